@@ -1,0 +1,234 @@
+"""The ``sim`` command line: parse options, call the library, print, set the exit code.
+
+Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulator import __version__
+from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, run
+from simulator.errors import ScenarioError, SimulatorError
+from simulator.output import write_run
+from simulator.scenario import LoadedScenario, load_scenario
+
+app = typer.Typer(
+    name="sim",
+    help="Oil-market scenario simulator: scenario files to Monte Carlo charts and tables.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _fail(exc: SimulatorError) -> typer.Exit:
+    err.print(f"Error: {exc}", markup=False)
+    return typer.Exit(exc.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sim {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Oil-market scenario simulator.
+
+    Example: sim run scenarios/talks_fail.yaml
+    """
+
+
+class _Progress:
+    """A progress bar that appears only once a run has taken more than a second."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label = label
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < 1.0 or done >= total:
+                return
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} paths"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _load_all(files: list[Path]) -> list[LoadedScenario]:
+    return [load_scenario(f) for f in files]
+
+
+def _summary_table(result: RunResult) -> Table:
+    series = result.summary.series["brent"]
+    table = Table(title=f"Brent (USD/bbl) — {result.scenario.name}", title_justify="left")
+    for col in ("horizon", "p05", "p50", "p95", "mean ± se"):
+        table.add_column(col, justify="right")
+    above = [t for t in series.spec.thresholds_above if t >= 100][:1]
+    if above:
+        table.add_column(f"P(>{above[0]:g})", justify="right")
+    rows: dict[int, dict[str, tuple[float, float]]] = {}
+    for name, h, stat, value, se in series.rows():
+        del name
+        rows.setdefault(h, {})[stat] = (value, se)
+    for h, stats in rows.items():
+        mean, se = stats["mean"]
+        cells = [
+            f"{h} d",
+            f"{stats['p05'][0]:.2f}",
+            f"{stats['p50'][0]:.2f}",
+            f"{stats['p95'][0]:.2f}",
+            f"{mean:.2f} ± {se:.2f}",
+        ]
+        if above:
+            p, pse = stats[f"prob_above_{above[0]:g}"]
+            cells.append(f"{p:.3f} ± {pse:.3f}")
+        table.add_row(*cells)
+    return table
+
+
+@app.command("run")
+def run_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
+    paths: Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")] = 20260206,
+    horizon: Annotated[
+        int | None,
+        typer.Option("--horizon", help="Trading days to simulate (default: the scenario's)."),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")] = Path(
+        "outputs"
+    ),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing result of the same name.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the paths.")] = False,
+) -> None:
+    """Run scenarios and write tables, charts and a manifest, one directory per scenario.
+
+    Example: sim run scenarios/talks_fail.yaml --paths 50000 --seed 7
+    """
+    try:
+        loaded = _load_all(files)
+        config = RunConfig(paths=paths, seed=seed, horizon_days=horizon).validated()
+        for item in loaded:
+            bar = _Progress(f"{item.scenario.name}", quiet)
+            try:
+                result = run(item, config, progress=bar)
+            finally:
+                bar.close()
+            target = write_run(result, out_dir, force=force)
+            if not quiet:
+                out.print(_summary_table(result))
+                out.print(
+                    f"{result.summary.n_paths:,} paths x {result.n_steps} days in "
+                    f"{result.wall_seconds:.2f} s (seed {config.seed})"
+                )
+            out.print(str(target.resolve()), markup=False)
+    except SimulatorError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("Interrupted: nothing was written for the unfinished scenario.")
+        raise typer.Exit(130) from None
+
+
+@app.command("validate")
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
+) -> None:
+    """Check scenario files without running them; exit 2 if any is invalid.
+
+    Example: sim validate scenarios/*.yaml
+    """
+    bad = 0
+    for f in files:
+        try:
+            loaded = load_scenario(f)
+        except ScenarioError as exc:
+            err.print(f"Error: {exc}", markup=False)
+            bad += 1
+            continue
+        s = loaded.scenario
+        out.print(
+            f"ok: {f} ({s.name}, {len(s.events)} events, {len(s.offsets)} offsets)", markup=False
+        )
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command("list")
+def list_cmd(
+    directory: Annotated[Path, typer.Argument(help="Directory of scenario files.")] = Path(
+        "scenarios"
+    ),
+) -> None:
+    """List the scenarios in a directory: name, as-of date, description.
+
+    Example: sim list scenarios
+    """
+    if not directory.is_dir():
+        err.print(f"Error: {directory}: not a directory", markup=False)
+        raise typer.Exit(2)
+    files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
+    table = Table(title=f"Scenarios in {directory}", title_justify="left")
+    for col in ("file", "name", "as of", "description"):
+        table.add_column(col, overflow="fold")
+    bad: list[str] = []
+    for f in files:
+        try:
+            s = load_scenario(f).scenario
+        except ScenarioError as exc:
+            bad.append(str(exc))
+            continue
+        table.add_row(f.name, s.name, str(s.as_of), s.description)
+    out.print(table)
+    for message in bad:
+        err.print(f"Error: {message}", markup=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    """Entry point of the ``sim`` console script."""
+    app(prog_name="sim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""The Monte Carlo engine: scenario in, merged statistics out.
+
+``run`` splits the paths into fixed-size blocks; block ``i`` draws only from child ``i`` of
+the run's SeedSequence (:class:`~simulator.streams.Streams`), is simulated and reduced at
+once (:func:`run_block`), and the block summaries are merged in block order. This is the
+only module that creates random generators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator import processes
+from simulator import scenario as sc
+from simulator.errors import InputError, RuntimeFailure
+from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_log_price
+from simulator.reduce import EXACT_BUDGET_VALUES, SeriesSpec, SeriesSummary
+from simulator.streams import Streams, normalise_seed
+
+__all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_PATHS",
+    "BlockSummary",
+    "EventCounts",
+    "OilPaths",
+    "RunConfig",
+    "RunResult",
+    "fan_days",
+    "run",
+    "run_block",
+    "simulate_oil",
+]
+
+DEFAULT_PATHS = 20_000
+DEFAULT_BLOCK_SIZE = 5_000
+MAX_PATHS = 100_000_000
+N_SAMPLE_PATHS = 8
+MAX_FAN_DATES = 260
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run.
+
+    Attributes
+    ----------
+    paths
+        Number of Monte Carlo paths.
+    seed
+        Root seed; ``None`` draws one from the OS (and records it).
+    horizon_days
+        Trading days to simulate; ``None`` uses the scenario's ``horizon_days``.
+    block_size
+        Paths per block. Results depend on it (it fixes which paths share a stream), so it
+        is recorded in the manifest; they do not depend on how blocks are scheduled.
+    """
+
+    paths: int = DEFAULT_PATHS
+    seed: int | None = None
+    horizon_days: int | None = None
+    block_size: int = DEFAULT_BLOCK_SIZE
+
+    def validated(self) -> RunConfig:
+        """A copy with the seed fixed; raises :class:`InputError` on impossible values."""
+        if not 1 <= self.paths <= MAX_PATHS:
+            raise InputError(f"--paths must be between 1 and {MAX_PATHS:,}, got {self.paths}")
+        if self.horizon_days is not None and not 1 <= self.horizon_days <= 2520:
+            raise InputError(
+                f"--horizon must be between 1 and 2520 trading days, got {self.horizon_days}"
+            )
+        if not 1 <= self.block_size <= 1_000_000:
+            raise InputError(f"block size must be between 1 and 1,000,000, got {self.block_size}")
+        if self.seed is not None and self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
+        return RunConfig(self.paths, normalise_seed(self.seed), self.horizon_days, self.block_size)
+
+
+@dataclass
+class OilPaths:
+    """Simulated Brent paths of one block and their components.
+
+    Arrays of days have shape ``(n_paths, n_steps + 1)``; of steps ``(n_paths, n_steps)``.
+
+    Attributes
+    ----------
+    spot
+        As-of price, USD/bbl, ``(n_paths,)``.
+    log_price
+        Log of Brent, USD/bbl.
+    ordinary
+        Short- plus long-term factor (with background jumps): oil's ordinary moves, log.
+    premium
+        Event risk premia, log.
+    supply
+        Price effect of the net supply change, log.
+    net_supply
+        Net supply change after offsets, mb/d.
+    risk_off
+        Level of the event-driven risk-off factor, risk-off units.
+    stressed
+        Regime of each step, bool.
+    events
+        The block's event draws (for event frequencies).
+    """
+
+    spot: np.ndarray
+    log_price: np.ndarray
+    ordinary: np.ndarray
+    premium: np.ndarray
+    supply: np.ndarray
+    net_supply: np.ndarray
+    risk_off: np.ndarray
+    stressed: np.ndarray
+    events: EventDraws
+
+    @property
+    def event_driven(self) -> np.ndarray:
+        """Supply-driven part of oil's log move: premia plus physical supply, ``(n, T + 1)``."""
+        return self.premium + self.supply
+
+
+def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps: int) -> OilPaths:
+    """Simulate Brent for one block.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    streams
+        The block's random streams.
+    n_paths, n_steps
+        Paths in the block and daily steps.
+    """
+    oil = scenario.oil
+    spot = oil.spot.sample(streams.get("params.oil.spot"), n_paths)
+    short = processes.build(oil.short_term, streams.get("params.oil.short_term"), n_paths)
+    long_ = processes.build(oil.long_term, streams.get("params.oil.long_term"), n_paths)
+    rho = oil.factor_correlation.sample(streams.get("params.oil.factor_correlation"), n_paths)
+    innovations = processes.build(oil.innovations, streams.get("params.oil.innovations"), n_paths)
+    regimes = processes.build(oil.regimes, streams.get("params.oil.regimes"), n_paths)
+    jumps = processes.build(oil.jumps, streams.get("params.oil.jumps"), n_paths)
+    phys_rng = streams.get("params.physical")
+    demand = scenario.physical.world_demand.sample(phys_rng, n_paths)
+    eps_s = scenario.physical.supply_elasticity.sample(phys_rng, n_paths)
+    eps_d = scenario.physical.demand_elasticity.sample(phys_rng, n_paths)
+
+    events = draw_events(scenario, streams, n_paths, n_steps, spot)
+    net, _ = apply_offsets(scenario, streams, events)
+    supply = supply_to_log_price(net, demand, eps_s, eps_d)
+
+    stressed = regimes.simulate(streams.get("oil.regimes"), events.forced_stress)
+    multiplier = regimes.multiplier(stressed)
+    z = innovations.draw(streams.get("oil.shocks"), n_steps, 2)
+    e_short = z[:, :, 0]
+    e_long = rho[:, None] * z[:, :, 0] + np.sqrt(1.0 - rho * rho)[:, None] * z[:, :, 1]
+    jump_sum = jumps.simulate(streams.get("oil.jumps"), stressed)
+    ordinary = short.path(e_short, multiplier, jump_sum)
+    ordinary += long_.path(e_long, multiplier)
+
+    log_price = ordinary + events.premium_log + supply
+    log_price += np.log(spot)[:, None]
+    if not np.all(np.isfinite(log_price)) or np.max(log_price) > math.log(1e6):
+        raise RuntimeFailure(
+            "Brent left the range (0, 1e6) USD/bbl on some path: check oil.long_term.drift, "
+            "the volatilities and oil.jumps.size"
+        )
+    return OilPaths(
+        spot=spot,
+        log_price=log_price,
+        ordinary=ordinary,
+        premium=events.premium_log,
+        supply=supply,
+        net_supply=net,
+        risk_off=events.risk_off,
+        stressed=stressed,
+        events=events,
+    )
+
+
+@dataclass
+class EventCounts:
+    """How often each event's conditions held and it happened, summed over blocks.
+
+    Arrays have shape ``(n_events,)`` in ``names`` order.
+    """
+
+    names: list[str]
+    eligible: np.ndarray
+    occurred: np.ndarray
+    within_horizon: np.ndarray
+
+    def merge(self, other: EventCounts) -> EventCounts:
+        return EventCounts(
+            self.names,
+            self.eligible + other.eligible,
+            self.occurred + other.occurred,
+            self.within_horizon + other.within_horizon,
+        )
+
+
+@dataclass
+class BlockSummary:
+    """Everything a block contributes to the run's statistics."""
+
+    n_paths: int
+    series: dict[str, SeriesSummary]
+    events: EventCounts
+    stressed_share: float
+
+    def merge(self, other: BlockSummary) -> BlockSummary:
+        n = self.n_paths + other.n_paths
+        return BlockSummary(
+            n_paths=n,
+            series={k: v.merge(other.series[k]) for k, v in self.series.items()},
+            events=self.events.merge(other.events),
+            stressed_share=(
+                self.stressed_share * self.n_paths + other.stressed_share * other.n_paths
+            )
+            / n,
+        )
+
+
+def fan_days(n_steps: int, horizons: list[int]) -> np.ndarray:
+    """Day indices for the fan chart: every day up to ``MAX_FAN_DATES`` dates, plus horizons."""
+    stride = max(1, math.ceil(n_steps / (MAX_FAN_DATES - 1)))
+    days = set(range(0, n_steps + 1, stride)) | {n_steps} | set(horizons)
+    return np.array(sorted(days))
+
+
+def series_specs(scenario: sc.Scenario, spot: float) -> list[SeriesSpec]:
+    """The series summarised for a scenario (Brent, for now)."""
+    thresholds = sorted(scenario.report.brent_thresholds)
+    return [
+        SeriesSpec(
+            name="brent",
+            unit="USD/bbl",
+            start=spot,
+            kind="log",
+            thresholds_above=tuple(t for t in thresholds if t >= spot),
+            thresholds_below=tuple(t for t in thresholds if t < spot),
+        )
+    ]
+
+
+def run_block(
+    scenario: sc.Scenario,
+    seed: int,
+    block: int,
+    n_paths: int,
+    n_steps: int,
+    horizons: list[int],
+    keep_exact: bool,
+) -> BlockSummary:
+    """Simulate and reduce one block of paths (a pure function of its arguments)."""
+    streams = Streams(seed, block)
+    oil = simulate_oil(scenario, streams, n_paths, n_steps)
+    h = np.array(horizons)
+    days = fan_days(n_steps, horizons)
+    specs = series_specs(scenario, float(scenario.oil.spot.mean()))
+    series = {
+        spec.name: SeriesSummary.of(
+            spec,
+            np.exp(oil.log_price),
+            h,
+            days,
+            N_SAMPLE_PATHS if block == 0 else 0,
+            keep_exact,
+        )
+        for spec in specs
+    }
+    names = list(scenario.events)
+    outcomes = [oil.events.outcomes[name] for name in names]
+    counts = EventCounts(
+        names=names,
+        eligible=np.array([o.eligible.sum() for o in outcomes], dtype=np.int64),
+        occurred=np.array([o.occurred.sum() for o in outcomes], dtype=np.int64),
+        within_horizon=np.array(
+            [(o.occurred & (o.day <= n_steps)).sum() for o in outcomes], dtype=np.int64
+        ),
+    )
+    return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()))
+
+
+@dataclass
+class RunResult:
+    """A finished run: merged statistics and what was run."""
+
+    loaded: sc.LoadedScenario
+    config: RunConfig
+    n_steps: int
+    horizons: list[int]
+    summary: BlockSummary
+    started: dt.datetime
+    finished: dt.datetime
+    wall_seconds: float
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenario(self) -> sc.Scenario:
+        return self.loaded.scenario
+
+    def dates(self) -> np.ndarray:
+        """Business dates of days ``0..n_steps`` from the as-of date, ``datetime64[D]``."""
+        start = np.datetime64(self.scenario.as_of, "D")
+        return np.busday_offset(start, np.arange(self.n_steps + 1), roll="forward")
+
+
+def block_sizes(paths: int, block_size: int) -> list[int]:
+    """Sizes of the blocks that make up ``paths``: full blocks, then the remainder."""
+    full, rest = divmod(paths, block_size)
+    return [block_size] * full + ([rest] if rest else [])
+
+
+def run(
+    loaded: sc.LoadedScenario,
+    config: RunConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run a scenario.
+
+    Parameters
+    ----------
+    loaded
+        The scenario from :func:`simulator.scenario.load_scenario`.
+    config
+        Paths, seed, horizon and block size.
+    progress
+        Called as ``progress(paths_done, paths_total)`` after each block.
+
+    Returns
+    -------
+    RunResult
+    """
+    config = config.validated()
+    assert config.seed is not None
+    scenario = loaded.scenario
+    n_steps = config.horizon_days or scenario.horizon_days
+    horizons = scenario.horizons(n_steps)
+    keep_exact = config.paths * len(horizons) * 1 <= EXACT_BUDGET_VALUES
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    total: BlockSummary | None = None
+    done = 0
+    for block, n in enumerate(block_sizes(config.paths, config.block_size)):
+        part = run_block(scenario, config.seed, block, n, n_steps, horizons, keep_exact)
+        total = part if total is None else total.merge(part)
+        done += n
+        if progress is not None:
+            progress(done, config.paths)
+    assert total is not None
+    wall = time.perf_counter() - t0
+    return RunResult(
+        loaded=loaded,
+        config=config,
+        n_steps=n_steps,
+        horizons=horizons,
+        summary=total,
+        started=started,
+        finished=dt.datetime.now(dt.UTC),
+        wall_seconds=wall,
+        engine={
+            "name": "numpy-local",
+            "workers": 1,
+            "quantiles": "exact" if keep_exact else "histogram",
+        },
+    )

@@ -1,0 +1,76 @@
+"""Exceptions and warnings raised by the simulator library.
+
+The library raises; only :mod:`simulator.cli` turns these into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "InputError",
+    "RuntimeFailure",
+    "ScenarioError",
+    "SimulatorError",
+    "SimulatorWarning",
+]
+
+
+class SimulatorError(Exception):
+    """Base class of every error the simulator raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(SimulatorError):
+    """Bad input from the user: a file, an option or an impossible request (exit code 2)."""
+
+    exit_code = 2
+
+
+class ScenarioError(InputError):
+    """A scenario, portfolio or data file that cannot be used, located by file, field and line.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in one sentence.
+    file
+        The file at fault, if known.
+    field
+        Dotted path of the offending field, e.g. ``events.hormuz_closure.probability``.
+    line
+        1-based line number in ``file``, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.line = line
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """One line: ``file:line: field: message``, omitting the parts that are unknown."""
+        where = ""
+        if self.file is not None:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
+        parts = [p for p in (where, self.field) if p]
+        return ": ".join([*parts, self.message])
+
+
+class RuntimeFailure(SimulatorError):
+    """A failure while running a valid request: numerical blow-up, I/O error (exit code 1)."""
+
+    exit_code = 1
+
+
+class SimulatorWarning(UserWarning):
+    """Base class of warnings raised by the simulator (e.g. a repaired correlation matrix)."""

@@ -1,0 +1,166 @@
+"""Writing a run to disk: one directory, complete or not at all.
+
+Everything is written into a hidden temporary directory beside the target and renamed
+into place at the end, so an interrupted or failed run leaves no partial directory and
+never touches an earlier result. Without ``force`` an existing result is kept and the new
+one gets the next free name (``talks_fail-2``, ...); with ``force`` the old directory is
+replaced only after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator import __version__
+from simulator.engine import RunResult
+from simulator.errors import InputError, RuntimeFailure
+
+__all__ = ["atomic_directory", "manifest", "target_directory", "write_run"]
+
+
+def target_directory(out: Path, name: str, force: bool) -> Path:
+    """Where a result named ``name`` goes under ``out``: ``out/name`` or the next free name."""
+    candidate = out / name
+    if force or not candidate.exists():
+        return candidate
+    k = 2
+    while (out / f"{name}-{k}").exists():
+        k += 1
+    return out / f"{name}-{k}"
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory that becomes ``target`` if the block succeeds.
+
+    On any exception (including KeyboardInterrupt) the temporary directory is removed and
+    ``target`` is left as it was.
+    """
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot write to {parent}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RuntimeFailure(f"cannot write {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, Any]:
+    """The run's record: what was run, with what, when, and where the files are."""
+    loaded = result.loaded
+    return {
+        "scenario": result.scenario.name,
+        "description": result.scenario.description,
+        "as_of": result.scenario.as_of.isoformat(),
+        "scenario_file": str(loaded.path),
+        "scenario_sha256": loaded.sha256,
+        "files_sha256": loaded.sha256_all,
+        "parameters": _jsonable(result.scenario.model_dump(mode="json", by_alias=True)),
+        "seed": result.config.seed,
+        "paths": result.summary.n_paths,
+        "steps": result.n_steps,
+        "step": "1 trading day",
+        "horizons_days": result.horizons,
+        "block_size": result.config.block_size,
+        "package_version": __version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "engine": result.engine.get("name", "numpy-local"),
+        "workers": result.engine.get("workers", 1),
+        "quantile_method": result.engine.get("quantiles", "exact"),
+        "started": result.started.isoformat(),
+        "finished": result.finished.isoformat(),
+        "wall_seconds": round(result.wall_seconds, 3),
+        "stressed_share_of_days": result.summary.stressed_share,
+        "directory": str(directory),
+        "files": sorted(files),
+    }
+
+
+def write_run(
+    result: RunResult,
+    out: Path,
+    force: bool = False,
+    extra: Callable[[RunResult, Path], list[str]] | None = None,
+) -> Path:
+    """Write a run's tables, charts and manifest into a new directory under ``out``.
+
+    Parameters
+    ----------
+    result
+        The finished run.
+    out
+        Parent directory (``outputs/`` by default in the CLI).
+    force
+        Replace an existing ``out/<scenario>`` instead of choosing a new name.
+    extra
+        Called with the run and the temporary directory to write more files; returns
+        their names.
+
+    Returns
+    -------
+    Path
+        The directory written.
+    """
+    from simulator.report import charts, tables
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory")
+    target = target_directory(out, result.scenario.name, force)
+    with atomic_directory(target) as tmp:
+        written = {
+            "summary.csv": tables.to_csv(tables.SUMMARY_COLUMNS, tables.summary_rows(result)),
+            "events.csv": tables.to_csv(tables.EVENT_COLUMNS, tables.event_rows(result)),
+            "summary.md": tables.summary_markdown(result),
+        }
+        for name, text in written.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        files = list(written)
+        for name, fig in (
+            ("brent_fan.png", charts.fan_chart(result)),
+            ("brent_terminal.png", charts.terminal_chart(result)),
+        ):
+            fig.savefig(tmp / name)
+            files.append(name)
+        if extra is not None:
+            files += extra(result, tmp)
+        record = manifest(result, target.resolve(), [*files, "manifest.json"])
+        (tmp / "manifest.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return target

@@ -1,0 +1,1 @@
+"""Tables, charts and documents made from run results."""

@@ -1,0 +1,166 @@
+"""Tidy tables of a run: ``summary.csv``, ``events.csv`` and their Markdown forms.
+
+Numbers are written with 10 significant digits, so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Sequence
+
+from simulator.engine import RunResult
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "event_rows",
+    "format_number",
+    "markdown_table",
+    "summary_rows",
+    "to_csv",
+]
+
+SUMMARY_COLUMNS = ("scenario", "asset", "horizon_days", "statistic", "value", "std_error")
+EVENT_COLUMNS = (
+    "scenario",
+    "event",
+    "probability_input",
+    "frequency_simulated",
+    "std_error",
+    "conditional_frequency",
+    "conditional_std_error",
+    "frequency_within_horizon",
+)
+
+
+def format_number(x: float) -> str:
+    """Compact, stable text for a float: 10 significant digits, no ``-0``."""
+    if isinstance(x, float) and math.isnan(x):
+        return "nan"
+    text = f"{float(x):.10g}"
+    return "0" if text == "-0" else text
+
+
+def summary_rows(result: RunResult) -> list[tuple[object, ...]]:
+    """Rows of ``summary.csv`` in :data:`SUMMARY_COLUMNS` order."""
+    name = result.scenario.name
+    rows: list[tuple[object, ...]] = []
+    for series in result.summary.series.values():
+        for asset, horizon, stat, value, se in series.rows():
+            rows.append((name, asset, horizon, stat, value, se))
+    return rows
+
+
+def _se(p: float, n: int) -> float:
+    return math.sqrt(p * (1.0 - p) / n) if n > 0 else float("nan")
+
+
+def event_rows(result: RunResult) -> list[tuple[object, ...]]:
+    """Rows of ``events.csv`` in :data:`EVENT_COLUMNS` order.
+
+    ``probability_input`` is the event's probability given its conditions;
+    ``frequency_simulated`` is the share of all paths on which it happened, and
+    ``conditional_frequency`` the share of paths whose conditions held — the one to
+    compare with the input.
+    """
+    counts = result.summary.events
+    n = result.summary.n_paths
+    rows: list[tuple[object, ...]] = []
+    for i, name in enumerate(counts.names):
+        p_in = result.scenario.events[name].probability.mean()
+        freq = counts.occurred[i] / n
+        elig = int(counts.eligible[i])
+        cond = counts.occurred[i] / elig if elig else float("nan")
+        rows.append(
+            (
+                result.scenario.name,
+                name,
+                p_in,
+                freq,
+                _se(freq, n),
+                cond,
+                _se(cond, elig) if elig else float("nan"),
+                counts.within_horizon[i] / n,
+            )
+        )
+    return rows
+
+
+def _cell(value: object) -> str:
+    return format_number(value) if isinstance(value, float) else str(value)
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text with a header, ``\\n`` line ends and stable number formatting."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(float(v) if hasattr(v, "dtype") else v) for v in row])
+    return buf.getvalue()
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_stat(value: float, se: float, digits: int) -> str:
+    return f"{value:.{digits}f} ± {se:.{digits}f}"
+
+
+def summary_markdown(result: RunResult) -> str:
+    """``summary.md``: one table per series (horizons as rows), then the events table."""
+    scenario = result.scenario
+    out = [
+        f"# {scenario.name}: simulated distribution\n",
+        f"{scenario.description}\n",
+        f"As of {scenario.as_of}, {result.summary.n_paths:,} paths, seed {result.config.seed}, "
+        f"{result.n_steps} trading days. Values ± one Monte Carlo standard error.\n",
+    ]
+    by_series: dict[str, dict[int, dict[str, tuple[float, float]]]] = {}
+    for _, asset, h, stat, value, se in summary_rows(result):
+        by_series.setdefault(str(asset), {}).setdefault(int(h), {})[str(stat)] = (value, se)  # type: ignore[call-overload]
+    for asset, horizons in by_series.items():
+        series = result.summary.series[asset]
+        stats = list(next(iter(horizons.values())))
+        out.append(f"\n## {asset} ({series.spec.unit})\n\n")
+        header = ["horizon (trading days)", *stats]
+        rows = []
+        for h, values in horizons.items():
+            cells = [str(h)]
+            for stat in stats:
+                v, se = values[stat]
+                digits = 4 if stat.startswith("prob_") else 2
+                cells.append(_fmt_stat(v, se, digits))
+            rows.append(cells)
+        out.append(markdown_table(header, rows))
+    ev = event_rows(result)
+    if ev:
+        out.append("\n## Events\n\n")
+        out.append(
+            markdown_table(
+                [
+                    "event",
+                    "input probability",
+                    "conditional frequency",
+                    "share of paths",
+                    "share within horizon",
+                ],
+                [
+                    [
+                        str(r[1]),
+                        format_number(float(r[2])),  # type: ignore[arg-type]
+                        _fmt_stat(float(r[5]), float(r[6]), 4),  # type: ignore[arg-type]
+                        _fmt_stat(float(r[3]), float(r[4]), 4),  # type: ignore[arg-type]
+                        f"{float(r[7]):.4f}",  # type: ignore[arg-type]
+                    ]
+                    for r in ev
+                ],
+            )
+        )
+    return "".join(out)

@@ -1,0 +1,761 @@
+"""Scenario files: YAML in, a validated :class:`Scenario` out. No numerics here.
+
+A scenario file is YAML read with ``yaml.safe_load`` semantics (no tags that build Python
+objects), with duplicate keys rejected. ``extends: baseline.yaml`` names a base file,
+relative to the extending file, that is loaded first; the extending file's mappings are
+merged into it key by key. Quantities (mappings with ``value``, ``dist`` or ``unit``) are
+replaced whole, and an event or offset set to ``null`` is removed. Every validation failure
+becomes a :class:`~simulator.errors.ScenarioError` naming the file, the field and the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from simulator.errors import ScenarioError
+from simulator.quantities import UNITS, quantity
+
+__all__ = [
+    "Event",
+    "LoadedScenario",
+    "Offset",
+    "OilModel",
+    "Physical",
+    "Scenario",
+    "load_scenario",
+    "read_yaml",
+]
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+MAX_EXTENDS_DEPTH = 16
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+_Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- oil dynamics
+
+
+class ShortTermSpec(_Strict):
+    """Short-term log-price factor: Ornstein–Uhlenbeck, reverting to zero."""
+
+    half_life: quantity("trading days", gt=0) = Field(description="Half-life of deviations.")
+    vol: quantity("annualised", ge=0, le=5) = Field(description="Volatility in the calm regime.")
+
+
+class LongTermSpec(_Strict):
+    """Long-term log-price factor: arithmetic Brownian motion with drift."""
+
+    drift: quantity("per year", ge=-2, le=2) = Field(description="Drift of the log price.")
+    vol: quantity("annualised", ge=0, le=5) = Field(description="Volatility in the calm regime.")
+
+
+class NormalInnovations(_Strict):
+    """Gaussian shocks."""
+
+    model: Literal["normal"]
+
+
+class StudentTInnovations(_Strict):
+    """Student-t shocks scaled to unit variance (shared mixing variable across factors)."""
+
+    model: Literal["student_t"]
+    df: quantity("degrees of freedom", gt=2, le=1000)
+
+
+class NoRegimes(_Strict):
+    """One volatility regime."""
+
+    model: Literal["none"]
+
+
+class MarkovRegimes(_Strict):
+    """Calm/stressed volatility regimes following a two-state Markov chain in trading days."""
+
+    model: Literal["markov"]
+    calm_to_stressed: quantity("per day", ge=0, le=1)
+    stressed_duration: quantity("trading days", ge=1)
+    vol_multiplier: quantity("multiplier", ge=1, le=20)
+    initial_stressed: quantity("probability", ge=0, le=1)
+
+
+class NoJumps(_Strict):
+    """No background jumps."""
+
+    model: Literal["none"]
+
+
+class PoissonJumps(_Strict):
+    """Background jumps: Poisson arrivals, heavy-tailed log sizes, fading with the short factor."""
+
+    model: Literal["poisson"]
+    intensity_calm: quantity("per year", ge=0, le=252)
+    intensity_stressed: quantity("per year", ge=0, le=252)
+    size: quantity("log return") = Field(
+        description="Law of one jump's log size; draws are truncated to +/-2 (a factor 7.4)."
+    )
+
+
+def _model_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        tag = value.get("model")
+        return str(tag) if tag is not None else None
+    return getattr(value, "model", None)
+
+
+def _registry(*classes: type[BaseModel]) -> Any:
+    """Discriminated union on ``model:``; an unknown name lists the valid ones."""
+    tags = [get_args(c.model_fields["model"].annotation)[0] for c in classes]
+    members = tuple(Annotated[c, Tag(t)] for c, t in zip(classes, tags, strict=True))
+    return Annotated[
+        Union[members],  # noqa: UP007
+        Discriminator(
+            _model_tag,
+            custom_error_type="unknown_model",
+            custom_error_message="model must be one of: " + ", ".join(repr(t) for t in tags),
+        ),
+    ]
+
+
+Innovations = _registry(NormalInnovations, StudentTInnovations)
+Regimes = _registry(NoRegimes, MarkovRegimes)
+Jumps = _registry(NoJumps, PoissonJumps)
+
+
+class OilModel(_Strict):
+    """Brent dynamics: two factors, regimes, jumps and innovations."""
+
+    spot: quantity("USD/bbl", gt=0, le=10_000)
+    short_term: ShortTermSpec
+    long_term: LongTermSpec
+    factor_correlation: quantity("correlation", ge=-1, le=1)
+    innovations: Innovations
+    regimes: Regimes
+    jumps: Jumps
+
+
+class Physical(_Strict):
+    """World balance and short-run elasticities that turn mb/d into price."""
+
+    world_demand: quantity("mb/d", gt=1, le=1000)
+    supply_elasticity: quantity("elasticity", ge=0, le=10)
+    demand_elasticity: quantity("elasticity", ge=-10, lt=0)
+
+
+# --------------------------------------------------------------------------- events
+
+
+class StepProfile(_Strict):
+    """Full change from the start day, held for ``duration`` days (or to the horizon)."""
+
+    shape: Literal["step"]
+    duration: quantity("trading days", ge=1) | None = None
+
+
+class RampProfile(_Strict):
+    """Linear build-up to the full change over ``ramp`` days, then held."""
+
+    shape: Literal["ramp"]
+    ramp: quantity("trading days", ge=1)
+    duration: quantity("trading days", ge=1) | None = None
+
+
+class DecayProfile(_Strict):
+    """Full change at the start day, decaying exponentially with ``half_life``."""
+
+    shape: Literal["decay"]
+    half_life: quantity("trading days", gt=0)
+
+
+def _shape_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        tag = value.get("shape")
+        return str(tag) if tag is not None else None
+    return getattr(value, "shape", None)
+
+
+Profile = Annotated[
+    Annotated[StepProfile, Tag("step")]
+    | Annotated[RampProfile, Tag("ramp")]
+    | Annotated[DecayProfile, Tag("decay")],
+    Discriminator(
+        _shape_tag,
+        custom_error_type="unknown_shape",
+        custom_error_message="shape must be one of: 'step', 'ramp', 'decay'",
+    ),
+]
+
+
+class SupplyEffect(_Strict):
+    """A change in world oil supply, in mb/d (negative: barrels lost)."""
+
+    change: quantity("mb/d", ge=-60, le=60)
+    profile: Profile
+
+
+class PremiumEffect(_Strict):
+    """A risk premium added to the price at the start day, fading with a half-life."""
+
+    size: quantity("USD/bbl", ge=-500, le=500)
+    half_life: quantity("trading days", gt=0)
+
+
+class RiskOffEffect(_Strict):
+    """An impulse to the risk-off factor (1 unit: S&P 500 about -1% on the day)."""
+
+    size: quantity("risk-off units", ge=-50, le=50)
+    half_life: quantity("trading days", gt=0)
+
+
+class Event(_Strict):
+    """A scenario event: whether and when it happens, and what it does."""
+
+    rationale: str = Field(min_length=3, max_length=400)
+    probability: quantity("probability", ge=0, le=1)
+    timing: quantity("trading days", ge=0, le=10_000)
+    requires: list[_Name] = Field(default_factory=list, max_length=32)
+    excludes: list[_Name] = Field(default_factory=list, max_length=32)
+    supply: SupplyEffect | None = None
+    risk_premium: PremiumEffect | None = None
+    stressed_for: quantity("trading days", ge=1) | None = None
+    risk_off: RiskOffEffect | None = None
+
+
+class Offset(_Strict):
+    """A supply response that replaces lost barrels: spare capacity or strategic stocks."""
+
+    rationale: str = Field(min_length=3, max_length=400)
+    capacity: quantity("mb/d", ge=0, le=60)
+    response_fraction: quantity("fraction", ge=0, le=1)
+    lag: quantity("trading days", ge=0, le=1000)
+    volume: quantity("million bbl", gt=0) | None = None
+    impaired_by: dict[_Name, Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="Event -> share of capacity left while it is active."
+    )
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Report(_Strict):
+    """What the tables show besides the standard statistics."""
+
+    brent_thresholds: list[Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [50.0, 60.0, 80.0, 100.0, 130.0], max_length=20
+    )
+
+
+class Scenario(_Strict):
+    """A fully resolved scenario (after ``extends``)."""
+
+    name: _Name
+    description: str = Field(min_length=1, max_length=2000)
+    as_of: dt.date
+    horizon_days: int = Field(default=126, ge=1, le=2520)
+    report_horizons_days: list[Annotated[int, Field(ge=1, le=2520)]] = Field(
+        default_factory=lambda: [5, 21, 63, 126], min_length=1, max_length=20
+    )
+    oil: OilModel
+    physical: Physical
+    offsets: dict[_Name, Offset] = Field(default_factory=dict, max_length=32)
+    events: dict[_Name, Event] = Field(default_factory=dict, max_length=64)
+    report: Report = Field(default_factory=Report)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        for name, event in self.events.items():
+            for kind in ("requires", "excludes"):
+                for other in getattr(event, kind):
+                    if other not in self.events:
+                        raise _FieldError(
+                            ("events", name, kind),
+                            f"'{other}' is not an event of this scenario "
+                            f"(events: {', '.join(self.events) or 'none'})",
+                        )
+                    if other == name:
+                        raise _FieldError(("events", name, kind), "an event cannot name itself")
+        for name, offset in self.offsets.items():
+            for other in offset.impaired_by:
+                if other not in self.events:
+                    raise _FieldError(
+                        ("offsets", name, "impaired_by", other),
+                        f"'{other}' is not an event of this scenario",
+                    )
+        order = event_order(self.events)
+        if order is None:
+            raise _FieldError(("events",), "requires/excludes form a cycle")
+        return self
+
+    def horizons(self, horizon_days: int | None = None) -> list[int]:
+        """Reporting horizons in trading days, capped at the horizon and always including it."""
+        h = self.horizon_days if horizon_days is None else horizon_days
+        return sorted({d for d in self.report_horizons_days if d <= h} | {h})
+
+
+class _FieldError(ValueError):
+    """Cross-field error raised inside validation with an explicit location."""
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def event_order(events: dict[str, Event]) -> list[str] | None:
+    """Events in an order where each comes after those it requires or excludes.
+
+    Returns ``None`` if the dependencies form a cycle. Ties keep file order, so the order
+    (and hence the random streams) is stable.
+    """
+    deps = {n: set(e.requires) | set(e.excludes) for n, e in events.items()}
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(events):
+        ready = [n for n in events if n not in done and deps[n] <= done]
+        if not ready:
+            return None
+        order.append(ready[0])
+        done.add(ready[0])
+    return order
+
+
+# --------------------------------------------------------------------------- YAML reading
+
+
+class _Source:
+    """Where each field of a merged document was written: path tuple -> (file, line)."""
+
+    def __init__(self) -> None:
+        self.origin: dict[tuple[Any, ...], tuple[str, int]] = {}
+
+    def locate(self, loc: tuple[Any, ...]) -> tuple[str | None, int | None]:
+        for n in range(len(loc), -1, -1):
+            hit = self.origin.get(tuple(loc[:n]))
+            if hit is not None:
+                return hit
+        return None, None
+
+
+def _walk(
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    file: str,
+    out: dict[Any, Any],
+    budget: list[int],
+    depth: int = 0,
+) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ScenarioError(
+            f"document too large (more than {MAX_NODES} nodes, counting alias expansion)",
+            file=file,
+            line=node.start_mark.line + 1,
+        )
+    if depth > MAX_DEPTH:
+        raise ScenarioError(
+            f"nesting deeper than {MAX_DEPTH} levels", file=file, line=node.start_mark.line + 1
+        )
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if key == "<<":
+                continue
+            if key in seen:
+                field = ".".join(str(p) for p in (*path, key))
+                raise ScenarioError(
+                    f"duplicate key (first defined on line {seen[key]})",
+                    file=file,
+                    field=field,
+                    line=line,
+                )
+            seen[key] = line
+            out[(*path, key)] = (file, line)
+            _walk(value_node, (*path, key), file, out, budget, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = (file, item.start_mark.line + 1)
+            _walk(item, (*path, i), file, out, budget, depth + 1)
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
+    """Read one YAML file safely.
+
+    Returns
+    -------
+    data
+        The document as plain Python objects (``yaml.safe_load``).
+    origin
+        Map from each key path to ``(file, line)``.
+
+    Raises
+    ------
+    ScenarioError
+        Missing or unreadable file, YAML syntax error, unsafe tag, duplicate key, or a
+        document too large or too deep (alias bombs included).
+    """
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=file) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, not a file", file=file) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read file ({exc.strerror})", file=file) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"file larger than {MAX_FILE_BYTES} bytes", file=file)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        origin: dict[tuple[Any, ...], tuple[str, int]] = {}
+        if node is not None:
+            origin[()] = (file, node.start_mark.line + 1)
+            _walk(node, (), file, origin, [MAX_NODES])
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "could not determine a constructor" in str(exc):
+            problem = "tags that build Python objects are not allowed (" + problem.strip() + ")"
+        raise ScenarioError(f"YAML error: {problem}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"YAML error: {exc}", file=file) from None
+    except RecursionError:
+        raise ScenarioError("YAML nesting too deep", file=file) from None
+    return data, origin
+
+
+def _is_leaf(value: Any) -> bool:
+    return isinstance(value, dict) and bool({"value", "dist", "unit"} & set(value))
+
+
+_REMOVABLE = {("events",), ("offsets",), ("assets",)}
+
+
+def _merge(
+    base: Any,
+    child: Any,
+    path: tuple[Any, ...],
+    src: _Source,
+    child_origin: dict[tuple[Any, ...], tuple[str, int]],
+) -> Any:
+    if not isinstance(base, dict) or not isinstance(child, dict) or _is_leaf(child):
+        # Replace the whole subtree: drop the base's origins below this path.
+        for key in [k for k in src.origin if k[: len(path)] == path and len(k) > len(path)]:
+            del src.origin[key]
+        for key, where in child_origin.items():
+            if key[: len(path)] == path:
+                src.origin[key] = where
+        return child
+    merged = dict(base)
+    for key, value in child.items():
+        sub = (*path, key)
+        if value is None and path in _REMOVABLE:
+            merged.pop(key, None)
+            for k in [k for k in src.origin if k[: len(sub)] == sub]:
+                del src.origin[k]
+            continue
+        if key in merged:
+            merged[key] = _merge(merged[key], value, sub, src, child_origin)
+        else:
+            merged[key] = value
+            for k, where in child_origin.items():
+                if k[: len(sub)] == sub:
+                    src.origin[k] = where
+        if sub in child_origin:
+            src.origin[sub] = child_origin[sub]
+    return merged
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with where it came from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    scenario: Scenario
+    path: Path
+    files: list[Path] = Field(description="The file and every base it extends, child first.")
+    sha256: str = Field(description="SHA-256 of the scenario file's bytes.")
+    sha256_all: dict[str, str] = Field(description="SHA-256 of every file read.")
+    document: dict[str, Any] = Field(description="The merged YAML document, as validated.")
+
+
+def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(p.name for p in [*stack, resolved])
+        raise ScenarioError(f"cyclic extends: {chain}", file=path, field="extends")
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"extends nested deeper than {MAX_EXTENDS_DEPTH}", file=path)
+    data, origin = read_yaml(path)
+    files.append(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario must be a YAML mapping, got {type(data).__name__}", file=path, line=1
+        )
+    parent = data.pop("extends", None)
+    if parent is None:
+        src.origin.update(origin)
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(
+            "extends must be a file name relative to this file",
+            file=path,
+            field="extends",
+            line=origin.get(("extends",), (None, None))[1],
+        )
+    base_path = path.parent / parent
+    line = origin.get(("extends",), (str(path), None))[1]
+    if not base_path.is_file():
+        raise ScenarioError(
+            f"base file '{parent}' not found (looked for {base_path})",
+            file=path,
+            field="extends",
+            line=line,
+        )
+    base = _resolve(base_path, [*stack, resolved], src, files)
+    # The base's identity is not inherited.
+    for key in ("name", "description"):
+        base.pop(key, None)
+        src.origin.pop((key,), None)
+    origin.pop(("extends",), None)
+    merged = _merge(base, data, (), src, origin)
+    assert isinstance(merged, dict)
+    return merged
+
+
+_UNION_TAGS = {
+    "fixed",
+    "normal",
+    "lognormal",
+    "triangular",
+    "uniform",
+    "beta",
+    "discrete",
+    "student_t",
+    "laplace",
+    "step",
+    "ramp",
+    "decay",
+    "markov",
+    "none",
+    "poisson",
+}
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """Drop the union tags pydantic inserts into locations (they are not keys in the file)."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            out.append(part)
+            node = node[part]
+        elif isinstance(part, str) and (
+            part in _UNION_TAGS or "[" in part or part.startswith("function-")
+        ):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that validates the mapping at ``loc`` (tags included)."""
+    current: Any = Scenario
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _candidates(tp: Any) -> Iterator[Any]:
+    origin = get_origin(tp)
+    if origin is Annotated:
+        yield from _candidates(get_args(tp)[0])
+    elif (
+        origin is Union
+        or (origin is not None and str(origin) == "types.UnionType")
+        or type(tp).__name__ == "UnionType"
+    ):
+        for arg in get_args(tp):
+            yield from _candidates(arg)
+    else:
+        yield tp
+
+
+def _step(current: Any, part: Any) -> Any:
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        field = current.model_fields.get(part)
+        if field is None:
+            field = next((f for f in current.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None
+        return field.annotation
+    for cand in _candidates(current):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            fields = cand.model_fields
+            tag_field = fields.get("model") or fields.get("shape") or fields.get("dist")
+            if tag_field is not None and get_args(tag_field.annotation) == (part,):
+                return cand
+        if get_origin(cand) is dict:
+            return get_args(cand)[1]
+        if get_origin(cand) is list:
+            return get_args(cand)[0]
+    for cand in _candidates(current):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return _step(cand, part)
+    return None
+
+
+def _allowed(loc: tuple[Any, ...]) -> list[str]:
+    model = _model_at(loc)
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _error_message(err: Any, loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed(tuple(err["loc"][:-1]))
+        key = str(loc[-1]) if loc else ""
+        guess = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else ""
+        listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown field{hint}{listing}"
+    if kind == "missing":
+        if loc and loc[-1] == "unit":
+            return "missing unit: every quantity needs 'unit' (" + ", ".join(UNITS) + ")"
+        return "required field is missing"
+    msg = str(err["msg"])
+    for prefix in _PYDANTIC_PREFIXES:
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    value = err.get("input")
+    if kind in {
+        "float_parsing",
+        "float_type",
+        "int_parsing",
+        "int_type",
+        "string_type",
+        "bool_type",
+        "date_from_datetime_parsing",
+        "date_parsing",
+        "date_type",
+        "dict_type",
+        "list_type",
+        "model_type",
+    }:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        msg = f"{msg}, got {shown}"
+    return msg
+
+
+def _to_scenario_error(
+    exc: ValidationError, data: Any, src: _Source, fallback_file: Path
+) -> ScenarioError:
+    errors = exc.errors()
+    first = errors[0]
+    raw_loc = tuple(first["loc"])
+    ctx_error = first.get("ctx", {}).get("error")
+    if isinstance(ctx_error, _FieldError):
+        raw_loc = raw_loc + ctx_error.loc
+    loc = _clean_loc(raw_loc, data)
+    message = (
+        ctx_error.message if isinstance(ctx_error, _FieldError) else _error_message(first, loc)
+    )
+    file, line = src.locate(loc)
+    more = len(errors) - 1
+    if more:
+        message += f" (+{more} more problem{'s' if more > 1 else ''})"
+    return ScenarioError(
+        message,
+        file=file or fallback_file,
+        field=".".join(str(p) for p in loc) or "(top level)",
+        line=line,
+    )
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read, merge (``extends``) and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario YAML file.
+
+    Returns
+    -------
+    LoadedScenario
+        The validated scenario, the files read and their hashes.
+
+    Raises
+    ------
+    ScenarioError
+        Anything wrong with the file or a base it extends, with file, field and line.
+    """
+    path = Path(path)
+    src = _Source()
+    files: list[Path] = []
+    data = _resolve(path, [], src, files)
+    if "name" not in data:
+        data["name"] = path.stem
+        if not re.match(NAME_PATTERN, path.stem):
+            raise ScenarioError(
+                f"no 'name' given and the file name '{path.stem}' is not a valid name "
+                "(lower-case letters, digits and underscores, starting with a letter)",
+                file=path,
+                field="name",
+            )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _to_scenario_error(exc, data, src, path) from None
+    digests = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    return LoadedScenario(
+        scenario=scenario,
+        path=path,
+        files=files,
+        sha256=digests[str(path)],
+        sha256_all=digests,
+        document=data,
+    )
