@@ -85,28 +85,57 @@ def _decay(tau: np.ndarray, half_life: np.ndarray) -> np.ndarray:
     return np.exp(-_LN2 * tau / half_life[:, None])
 
 
+@dataclass
+class _EffectDraws:
+    """Per-path draws of an event's effect sizes, made for every path in a fixed order."""
+
+    change: np.ndarray | None = None
+    duration: np.ndarray | None = None
+    ramp: np.ndarray | None = None
+    half_life: np.ndarray | None = None
+    premium: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    premium_half_life: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    stressed_for: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    risk_off: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    risk_off_half_life: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @classmethod
+    def draw(cls, spec: sc.Event, rng: np.random.Generator, n: int) -> _EffectDraws:
+        out = cls()
+        if spec.supply is not None:
+            out.change = spec.supply.change.sample(rng, n)
+            profile = spec.supply.profile
+            if isinstance(profile, sc.DecayProfile):
+                out.half_life = profile.half_life.sample(rng, n)
+            else:
+                if isinstance(profile, sc.RampProfile):
+                    out.ramp = profile.ramp.sample(rng, n)
+                if profile.duration is not None:
+                    out.duration = np.ceil(profile.duration.sample(rng, n))
+        if spec.risk_premium is not None:
+            out.premium = spec.risk_premium.size.sample(rng, n)
+            out.premium_half_life = spec.risk_premium.half_life.sample(rng, n)
+        if spec.stressed_for is not None:
+            out.stressed_for = np.ceil(spec.stressed_for.sample(rng, n))
+        if spec.risk_off is not None:
+            out.risk_off = spec.risk_off.size.sample(rng, n)
+            out.risk_off_half_life = spec.risk_off.half_life.sample(rng, n)
+        return out
+
+
 def _supply_profile(
-    spec: sc.SupplyEffect, rng: np.random.Generator, tau: np.ndarray, on: np.ndarray
+    spec: sc.SupplyEffect, draws: _EffectDraws, hit: np.ndarray, past: np.ndarray, on: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Supply change (mb/d) and activity mask over ``tau`` = days since start."""
-    n = tau.shape[0]
-    change = spec.change.sample(rng, n)[:, None]
-    profile = spec.profile
-    if isinstance(profile, sc.DecayProfile):
-        active = on
-        shape = _decay(np.maximum(tau, 0.0), profile.half_life.sample(rng, n))
-    else:
-        if profile.duration is None:
-            active = on
-        else:
-            duration = np.ceil(profile.duration.sample(rng, n))[:, None]
-            active = on & (tau < duration)
-        if isinstance(profile, sc.RampProfile):
-            ramp = profile.ramp.sample(rng, n)[:, None]
-            shape = np.minimum(1.0, (np.maximum(tau, 0.0) + 1.0) / ramp)
-        else:
-            shape = np.ones(tau.shape)
-    return np.where(active, change * shape, 0.0), active
+    """Supply change (mb/d) and activity mask on the ``hit`` paths; ``past`` = days since start."""
+    assert draws.change is not None
+    change = draws.change[hit, None]
+    if draws.half_life is not None:
+        return np.where(on, change * _decay(past, draws.half_life[hit]), 0.0), on
+    active = on if draws.duration is None else on & (past < draws.duration[hit, None])
+    if draws.ramp is not None:
+        shape = np.minimum(1.0, (past + 1.0) / draws.ramp[hit, None])
+        return np.where(active, change * shape, 0.0), active
+    return np.where(active, change, 0.0), active
 
 
 def draw_events(
@@ -152,31 +181,36 @@ def draw_events(
         occurred = eligible & (u < p)
         day = np.maximum(1, np.ceil(base_day + timing)).astype(np.int64)
         day = np.where(occurred, day, n_steps + 10**6)
-        tau = days - day[:, None]
-        on = tau >= 0
-        active = on
-        if spec.supply is not None:
-            change, active = _supply_profile(spec.supply, rng, tau, on)
-            out.supply_mbd += change
-        if spec.risk_premium is not None:
-            size = spec.risk_premium.size.sample(rng, n_paths)
-            half_life = spec.risk_premium.half_life.sample(rng, n_paths)
-            ratio = 1.0 + size / spot
-            if np.any(ratio <= 0.05):
-                raise RuntimeFailure(
-                    f"events.{name}.risk_premium.size: a draw of {size.min():g} USD/bbl would "
-                    f"take Brent below 5% of its spot price; narrow the distribution"
-                )
-            log_size = np.log(ratio)[:, None]
-            out.premium_log += np.where(on, log_size * _decay(np.maximum(tau, 0.0), half_life), 0.0)
-        if spec.stressed_for is not None:
-            length = np.ceil(spec.stressed_for.sample(rng, n_paths))[:, None]
-            step_tau = tau[:, :-1] + 1.0  # step t ends on day t + 1
-            out.forced_stress |= (step_tau >= 0) & (step_tau < length)
-        if spec.risk_off is not None:
-            size = spec.risk_off.size.sample(rng, n_paths)[:, None]
-            half_life = spec.risk_off.half_life.sample(rng, n_paths)
-            out.risk_off += np.where(on, size * _decay(np.maximum(tau, 0.0), half_life), 0.0)
+        # Effects are computed only on the paths where the event starts within the horizon;
+        # the draws above were made for every path.
+        hit = np.flatnonzero(day <= n_steps)
+        active = np.zeros(shape, dtype=bool)
+        draws = _EffectDraws.draw(spec, rng, n_paths)
+        if hit.size:
+            tau = days - day[hit, None]
+            on = tau >= 0
+            active[hit] = on
+            past = np.maximum(tau, 0.0)
+            if spec.supply is not None:
+                change, active[hit] = _supply_profile(spec.supply, draws, hit, past, on)
+                out.supply_mbd[hit] += change
+            if spec.risk_premium is not None:
+                ratio = 1.0 + draws.premium[hit] / spot[hit]
+                if np.any(ratio <= 0.05):
+                    raise RuntimeFailure(
+                        f"events.{name}.risk_premium.size: a draw of "
+                        f"{draws.premium[hit].min():g} USD/bbl would take Brent below 5% of "
+                        "its spot price; narrow the distribution"
+                    )
+                decay = _decay(past, draws.premium_half_life[hit])
+                out.premium_log[hit] += np.where(on, np.log(ratio)[:, None] * decay, 0.0)
+            if spec.stressed_for is not None:
+                step_tau = tau[:, :-1] + 1.0  # step t ends on day t + 1
+                length = draws.stressed_for[hit, None]
+                out.forced_stress[hit] |= (step_tau >= 0) & (step_tau < length)
+            if spec.risk_off is not None:
+                decay = _decay(past, draws.risk_off_half_life[hit])
+                out.risk_off[hit] += np.where(on, draws.risk_off[hit, None] * decay, 0.0)
         out.outcomes[name] = EventOutcome(eligible, occurred, day, active)
     return out
 
@@ -202,6 +236,9 @@ def apply_offsets(
     remaining = np.maximum(0.0, -supply)
     net = supply.copy()
     added: dict[str, np.ndarray] = {}
+    if not remaining.any():
+        # No barrels lost on any path: offsets have nothing to answer (and draw nothing).
+        return net, {name: np.zeros_like(net) for name in scenario.offsets}
     days = np.arange(width)[None, :]
     for name, spec in scenario.offsets.items():
         rng = streams.get(f"offset.{name}")

@@ -91,7 +91,10 @@ class StudentTInnovations:
         n = self.df.shape[0]
         z = rng.standard_normal((n, n_steps, k))
         df = self.df[:, None]
-        w = rng.chisquare(np.broadcast_to(df, (n, n_steps)))
+        if np.all(self.df == self.df[0]):
+            w = rng.chisquare(float(self.df[0]), size=(n, n_steps))  # scalar df: faster
+        else:
+            w = rng.chisquare(np.broadcast_to(df, (n, n_steps)))
         z *= np.sqrt((df - 2.0) / w)[:, :, None]
         return z
 

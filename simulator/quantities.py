@@ -6,8 +6,9 @@ Every number in a scenario file is a *quantity*::
     change: {dist: triangular, low: -1.6, mode: -1.0, high: -0.4, unit: mb/d,
              rationale: share of Iranian exports lost if tankers are stopped}
 
-A fixed value is a degenerate distribution. Distributions are scipy.stats frozen
-distributions; :meth:`sample` draws one value per Monte Carlo path, so parameter
+A fixed value is a degenerate distribution. Each distribution has its scipy.stats frozen
+form (:meth:`frozen`, for moments and quantiles); :meth:`sample` draws one value per
+Monte Carlo path, so parameter
 uncertainty becomes part of the simulated spread.
 """
 
@@ -27,7 +28,6 @@ from pydantic import (
     Tag,
     model_validator,
 )
-from scipy import stats
 
 __all__ = [
     "UNITS",
@@ -84,21 +84,24 @@ class _QuantityBase(BaseModel):
     rationale: str = Field(min_length=3, max_length=400, description="One line: why this value.")
 
     def frozen(self) -> Any:
-        """The scipy.stats frozen distribution (``None`` for a fixed value)."""
+        """The scipy.stats frozen distribution (``None`` for fixed and discrete values)."""
         raise NotImplementedError
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest value the quantity can take."""
-        lo, hi = self.frozen().support()
-        return float(lo), float(hi)
+        raise NotImplementedError
 
     def mean(self) -> float:
         """Expected value."""
         return float(self.frozen().mean())
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw ``n`` independent values, shape ``(n,)``, float64."""
-        return np.asarray(self.frozen().rvs(size=n, random_state=rng), dtype=np.float64)
+        """Draw ``n`` independent values, shape ``(n,)``, float64.
+
+        Draws use the generator's own methods (the same laws scipy.stats describes in
+        :meth:`frozen`), which avoids scipy's per-call overhead on the hot path.
+        """
+        raise NotImplementedError
 
     def describe(self) -> str:
         """Short human-readable form, e.g. ``triangular(-1.6, -1.0, -0.4) mb/d``."""
@@ -137,7 +140,15 @@ class Normal(_QuantityBase):
     sd: _Positive
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.norm(loc=self.mean_, scale=self.sd)
+
+    def support(self) -> tuple[float, float]:
+        return -math.inf, math.inf
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.normal(self.mean_, self.sd, size=n)
 
     def describe(self) -> str:
         return f"normal(mean {self.mean_:g}, sd {self.sd:g}) {self.unit}"
@@ -151,7 +162,15 @@ class LogNormal(_QuantityBase):
     sigma: _Positive
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.lognorm(s=self.sigma, scale=self.median)
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.lognormal(math.log(self.median), self.sigma, size=n)
 
     def describe(self) -> str:
         return f"lognormal(median {self.median:g}, sigma {self.sigma:g}) {self.unit}"
@@ -172,8 +191,16 @@ class Triangular(_QuantityBase):
         return self
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         width = self.high - self.low
         return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.triangular(self.low, self.mode, self.high, size=n)
 
     def describe(self) -> str:
         return f"triangular({self.low:g}, {self.mode:g}, {self.high:g}) {self.unit}"
@@ -193,7 +220,15 @@ class Uniform(_QuantityBase):
         return self
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.uniform(loc=self.low, scale=self.high - self.low)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=n)
 
     def describe(self) -> str:
         return f"uniform({self.low:g}, {self.high:g}) {self.unit}"
@@ -215,7 +250,15 @@ class Beta(_QuantityBase):
         return self
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.beta(self.a, self.b, loc=self.low, scale=self.high - self.low)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.low + (self.high - self.low) * rng.beta(self.a, self.b, size=n)
 
     def describe(self) -> str:
         return f"beta(a {self.a:g}, b {self.b:g}) on [{self.low:g}, {self.high:g}] {self.unit}"
@@ -270,7 +313,15 @@ class StudentT(_QuantityBase):
     scale: _Positive
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.t(df=self.df, loc=self.loc, scale=self.scale)
+
+    def support(self) -> tuple[float, float]:
+        return -math.inf, math.inf
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.loc + self.scale * rng.standard_t(self.df, size=n)
 
     def mean(self) -> float:
         return self.loc
@@ -287,7 +338,15 @@ class Laplace(_QuantityBase):
     scale: _Positive
 
     def frozen(self) -> Any:
+        from scipy import stats
+
         return stats.laplace(loc=self.loc, scale=self.scale)
+
+    def support(self) -> tuple[float, float]:
+        return -math.inf, math.inf
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.laplace(self.loc, self.scale, size=n)
 
     def describe(self) -> str:
         return f"laplace(loc {self.loc:g}, scale {self.scale:g}) {self.unit}"
