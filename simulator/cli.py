@@ -19,6 +19,7 @@ from simulator import __version__
 from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, run
 from simulator.errors import ScenarioError, SimulatorError
 from simulator.output import write_run
+from simulator.portfolio import load_portfolio
 from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
@@ -140,18 +141,26 @@ def run_cmd(
         bool, typer.Option("--force", help="Replace an existing result of the same name.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the paths.")] = False,
+    portfolio: Annotated[
+        Path | None,
+        typer.Option("--portfolio", "-p", help="Portfolio YAML: P&L, VaR and ES of a book."),
+    ] = None,
 ) -> None:
     """Run scenarios and write tables, charts and a manifest, one directory per scenario.
 
-    Example: sim run scenarios/talks_fail.yaml --paths 50000 --seed 7
+    Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
     try:
         loaded = _load_all(files)
+        book = load_portfolio(portfolio) if portfolio is not None else None
+        if book is not None:
+            for item in loaded:
+                book.check_assets(item.scenario)
         config = RunConfig(paths=paths, seed=seed, horizon_days=horizon).validated()
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
-                result = run(item, config, progress=bar)
+                result = run(item, config, progress=bar, portfolio=book)
             finally:
                 bar.close()
             target = write_run(result, out_dir, force=force)
@@ -167,6 +176,13 @@ def run_cmd(
     except KeyboardInterrupt:
         err.print("Interrupted: nothing was written for the unfinished scenario.")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        err.print(
+            f"Error: internal error ({type(exc).__name__}: {exc}); please report it", markup=False
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command("validate")

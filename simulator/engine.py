@@ -19,9 +19,11 @@ import numpy as np
 
 from simulator import processes
 from simulator import scenario as sc
+from simulator.assets import simulate_assets
 from simulator.errors import InputError, RuntimeFailure
 from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_log_price
-from simulator.reduce import EXACT_BUDGET_VALUES, SeriesSpec, SeriesSummary
+from simulator.portfolio import LoadedPortfolio, PortfolioSummary, position_pnl
+from simulator.reduce import EXACT_BUDGET_VALUES, CrossMoments, SeriesSpec, SeriesSummary
 from simulator.streams import Streams, normalise_seed
 
 __all__ = [
@@ -96,6 +98,11 @@ class OilPaths:
         Log of Brent, USD/bbl.
     ordinary
         Short- plus long-term factor (with background jumps): oil's ordinary moves, log.
+    ordinary_shock
+        Each step's ordinary shock (diffusion of both factors plus jumps, without drift
+        or mean reversion), log, ``(n_paths, n_steps)``.
+    shock_sd
+        Calm-regime standard deviation of ``ordinary_shock`` per path, ``(n_paths,)``.
     premium
         Event risk premia, log.
     supply
@@ -113,6 +120,8 @@ class OilPaths:
     spot: np.ndarray
     log_price: np.ndarray
     ordinary: np.ndarray
+    ordinary_shock: np.ndarray
+    shock_sd: np.ndarray
     premium: np.ndarray
     supply: np.ndarray
     net_supply: np.ndarray
@@ -158,11 +167,21 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
     stressed = regimes.simulate(streams.get("oil.regimes"), events.forced_stress)
     multiplier = regimes.multiplier(stressed)
     z = innovations.draw(streams.get("oil.shocks"), n_steps, 2)
-    e_short = z[:, :, 0]
-    e_long = rho[:, None] * z[:, :, 0] + np.sqrt(1.0 - rho * rho)[:, None] * z[:, :, 1]
+    e_short = z[0]
+    e_long = rho[:, None] * z[0] + np.sqrt(1.0 - rho * rho)[:, None] * z[1]
     jump_sum = jumps.simulate(streams.get("oil.jumps"), stressed)
-    ordinary = short.path(e_short, multiplier, jump_sum)
-    ordinary += long_.path(e_long, multiplier)
+    drive_short = short.drive(e_short, multiplier, jump_sum)
+    drive_long = long_.drive(e_long, multiplier)
+    ordinary = short.path_from_drive(drive_short)
+    ordinary += long_.path_from_drive(drive_long)
+    # Calm-day standard deviation of the ordinary shock (for the assets' betas).
+    sd_long = long_.vol / math.sqrt(processes.DAYS_PER_YEAR)
+    shock_sd = np.sqrt(
+        short.step_sd**2
+        + sd_long**2
+        + 2.0 * rho * short.step_sd * sd_long
+        + jumps.calm_variance_per_day()
+    )
 
     log_price = ordinary + events.premium_log + supply
     log_price += np.log(spot)[:, None]
@@ -175,6 +194,8 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
         spot=spot,
         log_price=log_price,
         ordinary=ordinary,
+        ordinary_shock=drive_short + drive_long,
+        shock_sd=shock_sd,
         premium=events.premium_log,
         supply=supply,
         net_supply=net,
@@ -207,12 +228,18 @@ class EventCounts:
 
 @dataclass
 class BlockSummary:
-    """Everything a block contributes to the run's statistics."""
+    """Everything a block contributes to the run's statistics.
+
+    ``daily`` holds cross moments of the daily moves of Brent (log) and each asset (log,
+    or bp for yields), in that order, for the simulated correlation matrix.
+    """
 
     n_paths: int
     series: dict[str, SeriesSummary]
     events: EventCounts
     stressed_share: float
+    daily: CrossMoments | None = None
+    portfolio: PortfolioSummary | None = None
 
     def merge(self, other: BlockSummary) -> BlockSummary:
         n = self.n_paths + other.n_paths
@@ -220,6 +247,12 @@ class BlockSummary:
             n_paths=n,
             series={k: v.merge(other.series[k]) for k, v in self.series.items()},
             events=self.events.merge(other.events),
+            daily=None
+            if self.daily is None or other.daily is None
+            else self.daily.merge(other.daily),
+            portfolio=None
+            if self.portfolio is None or other.portfolio is None
+            else self.portfolio.merge(other.portfolio),
             stressed_share=(
                 self.stressed_share * self.n_paths + other.stressed_share * other.n_paths
             )
@@ -234,10 +267,11 @@ def fan_days(n_steps: int, horizons: list[int]) -> np.ndarray:
     return np.array(sorted(days))
 
 
-def series_specs(scenario: sc.Scenario, spot: float) -> list[SeriesSpec]:
-    """The series summarised for a scenario (Brent, for now)."""
+def series_specs(scenario: sc.Scenario) -> list[SeriesSpec]:
+    """The series summarised for a scenario: Brent, then each asset."""
+    spot = float(scenario.oil.spot.mean())
     thresholds = sorted(scenario.report.brent_thresholds)
-    return [
+    specs = [
         SeriesSpec(
             name="brent",
             unit="USD/bbl",
@@ -247,6 +281,35 @@ def series_specs(scenario: sc.Scenario, spot: float) -> list[SeriesSpec]:
             thresholds_below=tuple(t for t in thresholds if t < spot),
         )
     ]
+    for name, asset in scenario.assets.items():
+        start = float(asset.start.mean())
+        if asset.kind == "yield":
+            specs.append(
+                SeriesSpec(
+                    name=name,
+                    unit="percent",
+                    start=start,
+                    kind="linear",
+                    thresholds_above=(start + 0.5,),
+                    thresholds_below=(start - 0.5,),
+                    above_names=("prob_up_50bp",),
+                    below_names=("prob_down_50bp",),
+                )
+            )
+        else:
+            specs.append(
+                SeriesSpec(
+                    name=name,
+                    unit=asset.start.unit,
+                    start=start,
+                    kind="log",
+                    thresholds_above=(start * 1.1,),
+                    thresholds_below=(start * 0.9,),
+                    above_names=("prob_up_10pct",),
+                    below_names=("prob_down_10pct",),
+                )
+            )
+    return specs
 
 
 def run_block(
@@ -257,17 +320,33 @@ def run_block(
     n_steps: int,
     horizons: list[int],
     keep_exact: bool,
+    exposures: dict[str, tuple[str, float]] | None = None,
+    tail_size: int = 0,
 ) -> BlockSummary:
-    """Simulate and reduce one block of paths (a pure function of its arguments)."""
+    """Simulate and reduce one block of paths (a pure function of its arguments).
+
+    ``exposures`` (from :meth:`LoadedPortfolio.exposures`) adds the portfolio's P&L,
+    keeping the ``tail_size`` worst paths for VaR and expected shortfall.
+    """
     streams = Streams(seed, block)
     oil = simulate_oil(scenario, streams, n_paths, n_steps)
+    assets = simulate_assets(
+        scenario,
+        streams,
+        oil.ordinary_shock,
+        oil.shock_sd,
+        oil.event_driven,
+        oil.risk_off,
+        oil.stressed,
+    )
+    specs = series_specs(scenario)
+    coords = {"brent": oil.log_price - math.log(specs[0].start), **assets.paths}
     h = np.array(horizons)
     days = fan_days(n_steps, horizons)
-    specs = series_specs(scenario, float(scenario.oil.spot.mean()))
     series = {
-        spec.name: SeriesSummary.of(
+        spec.name: SeriesSummary.of_coords(
             spec,
-            np.exp(oil.log_price),
+            coords[spec.name],
             h,
             days,
             N_SAMPLE_PATHS if block == 0 else 0,
@@ -285,7 +364,22 @@ def run_block(
             [(o.occurred & (o.day <= n_steps)).sum() for o in outcomes], dtype=np.int64
         ),
     )
-    return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()))
+    daily = None
+    if assets.names:
+        k = len(assets.names)
+        rows = np.empty((k + 1, n_paths * n_steps))
+        rows[0] = np.diff(oil.log_price, axis=1).ravel()
+        rows[1:] = assets.moves.reshape(k, -1)
+        daily = CrossMoments.of_rows(rows)
+    book = None
+    if exposures:
+        cols = [0, *horizons]
+        by_name = {spec.name: spec for spec in specs}
+        levels = {k: by_name[k].inverse(coords[k][:, cols]) for k in exposures}
+        pnl = position_pnl(exposures, levels)
+        gross = sum(abs(v) * (100.0 if kind == "dv01" else 1.0) for kind, v in exposures.values())
+        book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross)
+    return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()), daily, book)
 
 
 @dataclass
@@ -297,6 +391,7 @@ class RunResult:
     n_steps: int
     horizons: list[int]
     summary: BlockSummary
+    portfolio: LoadedPortfolio | None
     started: dt.datetime
     finished: dt.datetime
     wall_seconds: float
@@ -322,6 +417,7 @@ def run(
     loaded: sc.LoadedScenario,
     config: RunConfig,
     progress: Callable[[int, int], None] | None = None,
+    portfolio: LoadedPortfolio | None = None,
 ) -> RunResult:
     """Run a scenario.
 
@@ -333,6 +429,8 @@ def run(
         Paths, seed, horizon and block size.
     progress
         Called as ``progress(paths_done, paths_total)`` after each block.
+    portfolio
+        A book whose P&L, VaR and expected shortfall to report.
 
     Returns
     -------
@@ -343,13 +441,22 @@ def run(
     scenario = loaded.scenario
     n_steps = config.horizon_days or scenario.horizon_days
     horizons = scenario.horizons(n_steps)
-    keep_exact = config.paths * len(horizons) * 1 <= EXACT_BUDGET_VALUES
+    n_series = 1 + len(scenario.assets)
+    keep_exact = config.paths * len(horizons) * n_series <= EXACT_BUDGET_VALUES
+    exposures = None
+    tail_size = 0
+    if portfolio is not None:
+        portfolio.check_assets(scenario)
+        exposures = portfolio.exposures()
+        tail_size = PortfolioSummary.tail_size_for(config.paths)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     total: BlockSummary | None = None
     done = 0
     for block, n in enumerate(block_sizes(config.paths, config.block_size)):
-        part = run_block(scenario, config.seed, block, n, n_steps, horizons, keep_exact)
+        part = run_block(
+            scenario, config.seed, block, n, n_steps, horizons, keep_exact, exposures, tail_size
+        )
         total = part if total is None else total.merge(part)
         done += n
         if progress is not None:
@@ -362,6 +469,7 @@ def run(
         n_steps=n_steps,
         horizons=horizons,
         summary=total,
+        portfolio=portfolio,
         started=started,
         finished=dt.datetime.now(dt.UTC),
         wall_seconds=wall,

@@ -1,10 +1,10 @@
 """Scenario events: whether and when each happens, and what it does to supply and prices.
 
 An event is drawn per path in dependency order (:func:`simulator.scenario.event_order`):
-it can happen only if every event it ``requires`` has happened and none it ``excludes``
-has; it then happens with its ``probability``. Its day is ``timing`` trading days after
-the as-of date, or after the latest required event, rounded up to a whole day (at least 1:
-the as-of close is known).
+it can happen only if every event it ``requires`` has happened and no event it
+``excludes`` has happened by its own day; it then happens with its ``probability``. Its
+day is ``timing`` trading days after the as-of date, or after the latest required event,
+rounded up to a whole day (at least 1: the as-of close is known).
 
 Its effects, each a path of shape ``(n_paths, n_steps + 1)`` indexed by day:
 
@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 CALENDAR_DAYS_PER_TRADING_DAY = 365.25 / 252
+#: A decaying supply change is "active" (e.g. for impairing offsets) for this many
+#: half-lives, until it is down to 5% of its initial size.
+DECAY_ACTIVE_HALF_LIVES = math.log2(20.0)
 _LN2 = math.log(2.0)
 
 
@@ -130,7 +133,9 @@ def _supply_profile(
     assert draws.change is not None
     change = draws.change[hit, None]
     if draws.half_life is not None:
-        return np.where(on, change * _decay(past, draws.half_life[hit]), 0.0), on
+        # A decaying change counts as under way until it is down to 5% of its size.
+        active = on & (past < draws.half_life[hit, None] * DECAY_ACTIVE_HALF_LIVES)
+        return np.where(on, change * _decay(past, draws.half_life[hit]), 0.0), active
     active = on if draws.duration is None else on & (past < draws.duration[hit, None])
     if draws.ramp is not None:
         shape = np.minimum(1.0, (past + 1.0) / draws.ramp[hit, None])
@@ -176,10 +181,12 @@ def draw_events(
         for req in spec.requires:
             eligible &= out.outcomes[req].occurred
             base_day = np.maximum(base_day, out.outcomes[req].day)
-        for exc in spec.excludes:
-            eligible &= ~out.outcomes[exc].occurred
-        occurred = eligible & (u < p)
         day = np.maximum(1, np.ceil(base_day + timing)).astype(np.int64)
+        for exc in spec.excludes:
+            # Ruled out by an excluded event that has happened by this event's day.
+            other = out.outcomes[exc]
+            eligible &= ~(other.occurred & (other.day <= day))
+        occurred = eligible & (u < p)
         day = np.where(occurred, day, n_steps + 10**6)
         # Effects are computed only on the paths where the event starts within the horizon;
         # the draws above were made for every path.
@@ -246,11 +253,14 @@ def apply_offsets(
         fraction = spec.response_fraction.sample(rng, n)[:, None]
         lag = np.ceil(spec.lag.sample(rng, n)).astype(np.int64)[:, None]
         volume = spec.volume.sample(rng, n) if spec.volume is not None else None
+        trigger = spec.trigger.sample(rng, n) if spec.trigger is not None else None
         for event, left in spec.impaired_by.items():
             capacity = np.where(events.outcomes[event].active, capacity * left, capacity)
         src = days - lag
         lagged = np.take_along_axis(remaining, np.maximum(src, 0), axis=1)
         lagged = np.where(src >= 0, lagged, 0.0)
+        if trigger is not None:
+            lagged = np.where(lagged > trigger[:, None], lagged, 0.0)
         # Never more than the barrels still missing today, nor than capacity allows.
         response = np.minimum(np.minimum(capacity, fraction * lagged), remaining)
         if volume is not None:

@@ -24,6 +24,7 @@ import numpy as np
 from simulator import __version__
 from simulator.engine import RunResult
 from simulator.errors import InputError, RuntimeFailure
+from simulator.portfolio import describe
 
 __all__ = ["atomic_directory", "manifest", "target_directory", "write_run"]
 
@@ -109,6 +110,7 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "finished": result.finished.isoformat(),
         "wall_seconds": round(result.wall_seconds, 3),
         "stressed_share_of_days": result.summary.stressed_share,
+        "portfolio": describe(result.portfolio) if result.portfolio is not None else None,
         "directory": str(directory),
         "files": sorted(files),
     }
@@ -153,11 +155,22 @@ def write_run(
         for name, text in written.items():
             (tmp / name).write_text(text, encoding="utf-8")
         files = list(written)
-        for name, fig in (
-            ("brent_fan.png", charts.fan_chart(result)),
-            ("brent_terminal.png", charts.terminal_chart(result)),
-        ):
-            fig.savefig(tmp / name)
+        figures = [
+            ("brent_fan.png", charts.fan_chart),
+            ("brent_terminal.png", charts.terminal_chart),
+        ]
+        if result.scenario.assets:
+            figures += [
+                ("assets_fan.png", charts.assets_fan_chart),
+                ("assets_terminal.png", charts.assets_terminal_chart),
+                ("correlation.png", charts.correlation_chart),
+            ]
+        if result.summary.portfolio is not None:
+            figures.append(("portfolio_pnl.png", charts.portfolio_chart))
+            (tmp / "portfolio.md").write_text(tables.portfolio_markdown(result), encoding="utf-8")
+            files.append("portfolio.md")
+        for name, make in figures:
+            make(result).savefig(tmp / name)
             files.append(name)
         if extra is not None:
             files += extra(result, tmp)

@@ -44,7 +44,8 @@ JUMP_TRUNCATION = 2.0
 
 
 class Innovations(Protocol):
-    """Unit-variance shocks, shape ``(n_paths, n_steps, k)``."""
+    """Unit-variance shocks, shape ``(k, n_paths, n_steps)`` (factor-major, so that each
+    factor's shocks are contiguous)."""
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray: ...
 
@@ -60,8 +61,8 @@ class NormalInnovations:
         return cls(n)
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray:
-        """Standard normals, shape ``(n_paths, n_steps, k)``."""
-        return rng.standard_normal((self.n_paths, n_steps, k))
+        """Standard normals, shape ``(k, n_paths, n_steps)``."""
+        return rng.standard_normal((k, self.n_paths, n_steps))
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,17 @@ class StudentTInnovations:
         return cls(spec.df.sample(rng, n))
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray:
-        """Unit-variance t shocks, shape ``(n_paths, n_steps, k)``."""
+        """Unit-variance t shocks, shape ``(k, n_paths, n_steps)``."""
         n = self.df.shape[0]
-        z = rng.standard_normal((n, n_steps, k))
+        z = rng.standard_normal((k, n, n_steps))
         df = self.df[:, None]
         if np.all(self.df == self.df[0]):
             w = rng.chisquare(float(self.df[0]), size=(n, n_steps))  # scalar df: faster
         else:
             w = rng.chisquare(np.broadcast_to(df, (n, n_steps)))
-        z *= np.sqrt((df - 2.0) / w)[:, :, None]
+        np.divide(df - 2.0, w, out=w)
+        np.sqrt(w, out=w)
+        z *= w
         return z
 
 
@@ -192,6 +195,8 @@ class Jumps(Protocol):
 
     def simulate(self, rng: np.random.Generator, stressed: np.ndarray) -> np.ndarray: ...
 
+    def calm_variance_per_day(self) -> np.ndarray: ...
+
 
 @dataclass(frozen=True)
 class NoJumps:
@@ -206,6 +211,10 @@ class NoJumps:
     def simulate(self, rng: np.random.Generator, stressed: np.ndarray) -> np.ndarray:
         """Zeros, shape ``(n_paths, n_steps)``."""
         return np.zeros(stressed.shape)
+
+    def calm_variance_per_day(self) -> np.ndarray:
+        """Variance jumps add to a calm day's log move: zeros, ``(n_paths,)``."""
+        return np.zeros(self.n_paths)
 
 
 @dataclass(frozen=True)
@@ -233,6 +242,14 @@ class PoissonJumps:
             intensity_stressed=spec.intensity_stressed.sample(rng, n),
             size=spec.size,
         )
+
+    def calm_variance_per_day(self) -> np.ndarray:
+        """Variance jumps add to a calm day's log move, ``lambda_c E[J^2] / 252``, ``(n_paths,)``.
+
+        The truncation of sizes at +/- ``JUMP_TRUNCATION`` is ignored (it removes almost no
+        mass for the size laws used).
+        """
+        return self.intensity_calm * self.size.second_moment() / DAYS_PER_YEAR
 
     def simulate(self, rng: np.random.Generator, stressed: np.ndarray) -> np.ndarray:
         """Summed log jump sizes per path and step, shape ``(n_paths, n_steps)``."""
@@ -310,10 +327,18 @@ class ShortTermFactor:
         ndarray
             ``(n_paths, n_steps + 1)``, first column zero.
         """
-        n, n_steps = shocks.shape
+        return self.path_from_drive(self.drive(shocks, multiplier, jumps))
+
+    def drive(self, shocks: np.ndarray, multiplier: np.ndarray, jumps: np.ndarray) -> np.ndarray:
+        """Each day's new shock to the factor (diffusion plus jumps), ``(n_paths, n_steps)``."""
         drive = shocks * multiplier
         drive *= self.step_sd[:, None]
         drive += jumps
+        return drive
+
+    def path_from_drive(self, drive: np.ndarray) -> np.ndarray:
+        """Factor path from zero given each day's shock, ``(n_paths, n_steps + 1)``."""
+        n, n_steps = drive.shape
         out = np.empty((n, n_steps + 1))
         out[:, 0] = 0.0
         phi = self.phi
@@ -345,13 +370,20 @@ class LongTermFactor:
 
     def path(self, shocks: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
         """Factor path from zero, ``(n_paths, n_steps + 1)``; inputs ``(n_paths, n_steps)``."""
-        n, n_steps = shocks.shape
+        return self.path_from_drive(self.drive(shocks, multiplier))
+
+    def drive(self, shocks: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+        """Each day's shock to the factor, without the drift, ``(n_paths, n_steps)``."""
         step = shocks * multiplier
         step *= (self.vol / math.sqrt(DAYS_PER_YEAR))[:, None]
-        step += (self.drift / DAYS_PER_YEAR)[:, None]
+        return step
+
+    def path_from_drive(self, drive: np.ndarray) -> np.ndarray:
+        """Factor path from zero given each day's shock (the drift is added here)."""
+        n, n_steps = drive.shape
         out = np.empty((n, n_steps + 1))
         out[:, 0] = 0.0
-        np.cumsum(step, axis=1, out=out[:, 1:])
+        np.cumsum(drive + (self.drift / DAYS_PER_YEAR)[:, None], axis=1, out=out[:, 1:])
         return out
 
 

@@ -67,6 +67,8 @@ UNITS: dict[str, tuple[str, ...]] = {
     "index points": ("index points", "points"),
     "USD/oz": ("usd/oz", "$/oz"),
     "USD": ("usd", "$"),
+    "beta": ("beta",),
+    "bp per oil %": ("bp per oil %", "bp per 1% oil", "bp/%"),
 }
 
 _ALIASES = {alias: unit for unit, aliases in UNITS.items() for alias in (unit.lower(), *aliases)}
@@ -95,6 +97,10 @@ class _QuantityBase(BaseModel):
         """Expected value."""
         return float(self.frozen().mean())
 
+    def second_moment(self) -> float:
+        """``E[X^2]`` (infinite for laws without one)."""
+        return float(self.frozen().moment(2))
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` independent values, shape ``(n,)``, float64.
 
@@ -122,6 +128,9 @@ class Fixed(_QuantityBase):
 
     def mean(self) -> float:
         return self.value
+
+    def second_moment(self) -> float:
+        return self.value * self.value
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # A fixed value consumes no random numbers, so switching a quantity between fixed
@@ -293,6 +302,9 @@ class Discrete(_QuantityBase):
 
     def mean(self) -> float:
         return float(np.dot(self.values, self.weights))
+
+    def second_moment(self) -> float:
+        return float(np.dot(np.square(self.values), self.weights))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         p = np.asarray(self.weights, dtype=np.float64)

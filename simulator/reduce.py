@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "QUANTILES",
+    "CrossMoments",
     "Moments",
     "SeriesSpec",
     "SeriesSummary",
@@ -120,6 +121,40 @@ class Moments:
         return np.where(m2 > 0, se, 0.0)
 
 
+@dataclass
+class CrossMoments:
+    """Sums for the covariance of ``k`` variables, mergeable: count, sums, cross products."""
+
+    n: int
+    total: np.ndarray  # (k,)
+    cross: np.ndarray  # (k, k)
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> CrossMoments:
+        """From observations ``x``, shape ``(n, k)``."""
+        return cls(x.shape[0], x.sum(axis=0), x.T @ x)
+
+    @classmethod
+    def of_rows(cls, rows: np.ndarray) -> CrossMoments:
+        """From observations stored as rows, shape ``(k, n)`` (one BLAS product)."""
+        return cls(rows.shape[1], rows.sum(axis=1), rows @ rows.T)
+
+    def merge(self, other: CrossMoments) -> CrossMoments:
+        return CrossMoments(self.n + other.n, self.total + other.total, self.cross + other.cross)
+
+    def covariance(self) -> np.ndarray:
+        """Sample covariance, ``(k, k)``."""
+        mean = self.total / self.n
+        return (self.cross - self.n * np.outer(mean, mean)) / max(self.n - 1, 1)
+
+    def correlation(self) -> np.ndarray:
+        """Sample correlation, ``(k, k)``."""
+        cov = self.covariance()
+        sd = np.sqrt(np.diag(cov))
+        safe = np.where(sd > 0, sd, 1.0)
+        return cov / np.outer(safe, safe)
+
+
 @dataclass(frozen=True)
 class SeriesSpec:
     """How to summarise one simulated series.
@@ -137,6 +172,8 @@ class SeriesSpec:
         yields (histogram of the change in basis points).
     thresholds_above, thresholds_below
         Levels for ``prob_above_X`` and ``prob_below_X`` rows.
+    above_names, below_names
+        Statistic names for those rows, if not the default ``prob_above_X``.
     """
 
     name: str
@@ -145,6 +182,14 @@ class SeriesSpec:
     kind: Literal["log", "linear"] = "log"
     thresholds_above: tuple[float, ...] = ()
     thresholds_below: tuple[float, ...] = ()
+    above_names: tuple[str, ...] = ()
+    below_names: tuple[str, ...] = ()
+
+    def statistic_names(self) -> tuple[list[str], list[str]]:
+        """Names of the ``prob_above`` and ``prob_below`` rows (default ``prob_above_100``)."""
+        above = list(self.above_names) or [f"prob_above_{_fmt(t)}" for t in self.thresholds_above]
+        below = list(self.below_names) or [f"prob_below_{_fmt(t)}" for t in self.thresholds_below]
+        return above, below
 
     def transform(self, level: np.ndarray) -> np.ndarray:
         """Level to histogram coordinate (log return, or bp change)."""
@@ -278,7 +323,7 @@ class SeriesSummary:
         n_samples: int,
         keep_exact: bool,
     ) -> SeriesSummary:
-        """Summarise one block.
+        """Summarise one block from its levels.
 
         Parameters
         ----------
@@ -286,20 +331,45 @@ class SeriesSummary:
             Simulated levels, ``(n_paths, n_steps + 1)``; column 0 is the start.
         horizons, fan_days
             Day indices for the tables and for the fan chart.
+        n_samples
+            Whole paths to keep for charts.
+        keep_exact
+            Keep the levels at the horizons for exact quantiles.
         """
-        at = levels[:, horizons]
-        above = np.stack([(at > t).sum(axis=0) for t in spec.thresholds_above], axis=1)
-        below = np.stack([(at < t).sum(axis=0) for t in spec.thresholds_below], axis=1)
+        return cls.of_coords(
+            spec, spec.transform(levels), horizons, fan_days, n_samples, keep_exact
+        )
+
+    @classmethod
+    def of_coords(
+        cls,
+        spec: SeriesSpec,
+        coords: np.ndarray,
+        horizons: np.ndarray,
+        fan_days: np.ndarray,
+        n_samples: int,
+        keep_exact: bool,
+    ) -> SeriesSummary:
+        """As :meth:`of`, from ``spec.transform(levels)`` (log return or bp change), which
+        the engine has already, saving a log and an exp over every path and day."""
+        at = spec.inverse(coords[:, horizons])
+        n_h = len(horizons)
+        above = np.zeros((n_h, len(spec.thresholds_above)), dtype=np.int64)
+        for j, t in enumerate(spec.thresholds_above):
+            above[:, j] = (at > t).sum(axis=0)
+        below = np.zeros((n_h, len(spec.thresholds_below)), dtype=np.int64)
+        for j, t in enumerate(spec.thresholds_below):
+            below[:, j] = (at < t).sum(axis=0)
         return cls(
             spec=spec,
             horizons=horizons,
             moments=Moments.of(at),
-            above=above.reshape(len(horizons), len(spec.thresholds_above)),
-            below=below.reshape(len(horizons), len(spec.thresholds_below)),
-            exact=at.copy() if keep_exact else None,
+            above=above,
+            below=below,
+            exact=at if keep_exact else None,
             fan_days=fan_days,
-            fan=Histogram.of(spec.kind, spec.transform(levels[:, fan_days])),
-            samples=levels[:n_samples].copy(),
+            fan=Histogram.of(spec.kind, coords[:, fan_days]),
+            samples=spec.inverse(coords[:n_samples]),
         )
 
     def merge(self, other: SeriesSummary) -> SeriesSummary:
@@ -347,6 +417,7 @@ class SeriesSummary:
         std = np.sqrt(self.moments.var())
         se_mean = self.moments.std_error_of_mean()
         se_std = self.moments.std_error_of_std()
+        above_names, below_names = self.spec.statistic_names()
         for i, h in enumerate(self.horizons):
             h = int(h)
             out.append((self.spec.name, h, "mean", float(mean[i]), float(se_mean[i])))
@@ -354,16 +425,12 @@ class SeriesSummary:
             for j, stat in enumerate(QUANTILES):
                 se = (q_hi[i, j] - q_lo[i, j]) / 2.0
                 out.append((self.spec.name, h, stat, float(q[i, j]), float(se)))
-            for j, t in enumerate(self.spec.thresholds_above):
-                p = self.above[i, j] / n
-                out.append(
-                    (self.spec.name, h, f"prob_above_{_fmt(t)}", p, math.sqrt(p * (1 - p) / n))
-                )
-            for j, t in enumerate(self.spec.thresholds_below):
-                p = self.below[i, j] / n
-                out.append(
-                    (self.spec.name, h, f"prob_below_{_fmt(t)}", p, math.sqrt(p * (1 - p) / n))
-                )
+            for j, stat in enumerate(above_names):
+                p = float(self.above[i, j] / n)
+                out.append((self.spec.name, h, stat, p, math.sqrt(p * (1 - p) / n)))
+            for j, stat in enumerate(below_names):
+                p = float(self.below[i, j] / n)
+                out.append((self.spec.name, h, stat, p, math.sqrt(p * (1 - p) / n)))
         return out
 
 

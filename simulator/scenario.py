@@ -30,9 +30,11 @@ from pydantic import (
 )
 
 from simulator.errors import ScenarioError
-from simulator.quantities import UNITS, quantity
+from simulator.quantities import _ALIASES, UNITS, Quantity, quantity
 
 __all__ = [
+    "AssetSpec",
+    "Correlations",
     "Event",
     "LoadedScenario",
     "Offset",
@@ -41,6 +43,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "read_yaml",
+    "validation_error",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -252,8 +255,96 @@ class Offset(_Strict):
     response_fraction: quantity("fraction", ge=0, le=1)
     lag: quantity("trading days", ge=0, le=1000)
     volume: quantity("million bbl", gt=0) | None = None
+    trigger: quantity("mb/d", ge=0, le=60) | None = Field(
+        default=None, description="Responds only while the (lagged) loss exceeds this."
+    )
     impaired_by: dict[_Name, Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Event -> share of capacity left while it is active."
+    )
+
+
+# --------------------------------------------------------------------------- assets
+
+#: Units of an asset's fields by kind: prices move in log returns, yields in basis points.
+ASSET_UNITS: dict[str, dict[str, str]] = {
+    "price": {
+        "drift": "per year",
+        "vol": "annualised",
+        "beta_supply": "beta",
+        "risk_off": "percent",
+    },
+    "yield": {
+        "drift": "bp/year",
+        "vol": "bp/year",
+        "beta_supply": "bp per oil %",
+        "risk_off": "bp",
+    },
+}
+_START_UNITS = ("index points", "USD/oz", "USD/bbl", "USD", "percent")
+
+
+class AssetSpec(_Strict):
+    """A risk asset: its start, its own dynamics and its reactions to oil and to risk-off.
+
+    Prices move in logs, yields in basis points. ``vol`` is the asset's total volatility
+    in the calm regime; its beta to oil's ordinary moves follows from its correlation with
+    Brent (see ``correlations``). ``beta_supply`` is the reaction to the event-driven part
+    of oil's move, ``risk_off`` the move per unit of the risk-off factor.
+    """
+
+    label: str = Field(min_length=1, max_length=80)
+    rationale: str = Field(min_length=3, max_length=400)
+    kind: Literal["price", "yield"] = "price"
+    start: Quantity
+    drift: Quantity
+    vol: Quantity
+    stressed_vol_multiplier: quantity("multiplier", ge=1, le=20)
+    beta_supply: Quantity
+    risk_off: Quantity
+
+    @model_validator(mode="after")
+    def _units(self) -> AssetSpec:
+        units = ASSET_UNITS[self.kind]
+        for name, unit in units.items():
+            q = getattr(self, name)
+            if _unit_of(q.unit) != unit:
+                raise _FieldError(
+                    (name, "unit"), f"a {self.kind} asset's {name} is in '{unit}', got '{q.unit}'"
+                )
+        start_unit = _unit_of(self.start.unit)
+        if start_unit not in _START_UNITS:
+            raise _FieldError(
+                ("start", "unit"),
+                f"start must be in one of {', '.join(_START_UNITS)}, got '{self.start.unit}'",
+            )
+        if self.kind == "yield" and start_unit != "percent":
+            raise _FieldError(("start", "unit"), "a yield starts in 'percent'")
+        lo, hi = self.start.support()
+        if self.kind == "price" and lo <= 0:
+            raise _FieldError(("start",), "a price must start above 0 on every draw")
+        lo, hi = self.vol.support()
+        if lo < 0:
+            raise _FieldError(("vol",), "volatility must be >= 0 on every draw")
+        if self.kind == "price" and hi > 5:
+            raise _FieldError(("vol",), "volatility must be <= 5 (500% a year) on every draw")
+        if self.kind == "yield" and hi > 2000:
+            raise _FieldError(("vol",), "volatility must be <= 2000 bp/year on every draw")
+        return self
+
+
+class Correlations(_Strict):
+    """Correlations of daily moves among Brent and the assets, and the noise's tails.
+
+    ``pairs`` maps ``a/b`` to a correlation; pairs not given are 0. The full matrix must be
+    a valid correlation matrix: one that is not positive semi-definite is repaired to the
+    nearest valid one with a warning, or rejected if ``strict``.
+    """
+
+    rationale: str = Field(min_length=3, max_length=400)
+    strict: bool = False
+    noise_df: quantity("degrees of freedom", gt=2, le=1000)
+    pairs: dict[str, Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)]] = Field(
+        default_factory=dict, max_length=1000
     )
 
 
@@ -282,6 +373,8 @@ class Scenario(_Strict):
     physical: Physical
     offsets: dict[_Name, Offset] = Field(default_factory=dict, max_length=32)
     events: dict[_Name, Event] = Field(default_factory=dict, max_length=64)
+    assets: dict[_Name, AssetSpec] = Field(default_factory=dict, max_length=32)
+    correlations: Correlations | None = None
     report: Report = Field(default_factory=Report)
 
     @model_validator(mode="after")
@@ -307,12 +400,35 @@ class Scenario(_Strict):
         order = event_order(self.events)
         if order is None:
             raise _FieldError(("events",), "requires/excludes form a cycle")
+        if "brent" in self.assets:
+            raise _FieldError(("assets", "brent"), "'brent' is the oil series, not an asset")
+        if self.assets and self.correlations is None:
+            raise _FieldError(("correlations",), "assets need a correlations section")
+        if self.correlations is not None:
+            names = ["brent", *self.assets]
+            for pair in self.correlations.pairs:
+                parts = pair.split("/")
+                if len(parts) != 2 or parts[0] == parts[1]:
+                    raise _FieldError(
+                        ("correlations", "pairs", pair), "a pair is written 'a/b' with a != b"
+                    )
+                for part in parts:
+                    if part not in names:
+                        raise _FieldError(
+                            ("correlations", "pairs", pair),
+                            f"'{part}' is not brent or an asset of this scenario "
+                            f"(assets: {', '.join(self.assets) or 'none'})",
+                        )
         return self
 
     def horizons(self, horizon_days: int | None = None) -> list[int]:
         """Reporting horizons in trading days, capped at the horizon and always including it."""
         h = self.horizon_days if horizon_days is None else horizon_days
         return sorted({d for d in self.report_horizons_days if d <= h} | {h})
+
+
+def _unit_of(text: str) -> str | None:
+    return _ALIASES.get(text.strip().lower())
 
 
 class _FieldError(ValueError):
@@ -455,10 +571,23 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
 
 
 def _is_leaf(value: Any) -> bool:
-    return isinstance(value, dict) and bool({"value", "dist", "unit"} & set(value))
+    """A quantity: a mapping with a string ``unit`` and a ``value`` or ``dist``."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("unit"), str)
+        and bool({"value", "dist"} & set(value))
+    )
 
 
-_REMOVABLE = {("events",), ("offsets",), ("assets",)}
+_TAGS = ("model", "shape", "dist", "kind")
+
+
+def _switches_model(base: dict[Any, Any], child: dict[Any, Any]) -> bool:
+    """The child names another model/shape/law than the base: replace, don't merge."""
+    return any(tag in child and tag in base and child[tag] != base[tag] for tag in _TAGS)
+
+
+_REMOVABLE = {("events",), ("offsets",), ("assets",), ("correlations", "pairs")}
 
 
 def _merge(
@@ -468,7 +597,13 @@ def _merge(
     src: _Source,
     child_origin: dict[tuple[Any, ...], tuple[str, int]],
 ) -> Any:
-    if not isinstance(base, dict) or not isinstance(child, dict) or _is_leaf(child):
+    if (
+        not isinstance(base, dict)
+        or not isinstance(child, dict)
+        or _is_leaf(child)
+        or _is_leaf(base)
+        or _switches_model(base, child)
+    ):
         # Replace the whole subtree: drop the base's origins below this path.
         for key in [k for k in src.origin if k[: len(path)] == path and len(k) > len(path)]:
             del src.origin[key]
@@ -595,9 +730,9 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | None:
     """The pydantic model class that validates the mapping at ``loc`` (tags included)."""
-    current: Any = Scenario
+    current: Any = root
     for part in loc:
         current = _step(current, part)
         if current is None:
@@ -644,17 +779,17 @@ def _step(current: Any, part: Any) -> Any:
     return None
 
 
-def _allowed(loc: tuple[Any, ...]) -> list[str]:
-    model = _model_at(loc)
+def _allowed(loc: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
+    model = _model_at(loc, root)
     if model is None:
         return []
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _error_message(err: Any, loc: tuple[Any, ...]) -> str:
+def _error_message(err: Any, loc: tuple[Any, ...], root: type[BaseModel]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed(tuple(err["loc"][:-1]))
+        allowed = _allowed(tuple(err["loc"][:-1]), root)
         key = str(loc[-1]) if loc else ""
         guess = difflib.get_close_matches(key, allowed, n=1)
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
@@ -690,8 +825,31 @@ def _error_message(err: Any, loc: tuple[Any, ...]) -> str:
     return msg
 
 
+def validation_error(
+    exc: ValidationError,
+    data: Any,
+    origin: dict[tuple[Any, ...], tuple[str, int]] | _Source,
+    fallback_file: Path,
+    root: type[BaseModel],
+) -> ScenarioError:
+    """Turn pydantic's first error into a :class:`ScenarioError` with file, field and line.
+
+    ``origin`` maps key paths to ``(file, line)`` (from :func:`read_yaml`); ``root`` is the
+    model that validated ``data`` (used to list the allowed keys of a mapping).
+    """
+    if not isinstance(origin, _Source):
+        src = _Source()
+        src.origin.update(origin)
+        origin = src
+    return _to_scenario_error(exc, data, origin, fallback_file, root)
+
+
 def _to_scenario_error(
-    exc: ValidationError, data: Any, src: _Source, fallback_file: Path
+    exc: ValidationError,
+    data: Any,
+    src: _Source,
+    fallback_file: Path,
+    root: type[BaseModel] = Scenario,
 ) -> ScenarioError:
     errors = exc.errors()
     first = errors[0]
@@ -701,7 +859,9 @@ def _to_scenario_error(
         raw_loc = raw_loc + ctx_error.loc
     loc = _clean_loc(raw_loc, data)
     message = (
-        ctx_error.message if isinstance(ctx_error, _FieldError) else _error_message(first, loc)
+        ctx_error.message
+        if isinstance(ctx_error, _FieldError)
+        else _error_message(first, loc, root)
     )
     file, line = src.locate(loc)
     more = len(errors) - 1
@@ -750,6 +910,16 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise _to_scenario_error(exc, data, src, path) from None
+    if scenario.correlations is not None:
+        from simulator.assets import correlation_matrix
+
+        try:
+            correlation_matrix(scenario, warn=True)
+        except ScenarioError as exc:
+            file, line = src.locate(("correlations", "pairs"))
+            raise ScenarioError(
+                exc.message, file=file or path, field="correlations.pairs", line=line
+            ) from None
     digests = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     return LoadedScenario(
         scenario=scenario,

@@ -13,7 +13,14 @@ from matplotlib.figure import Figure
 from simulator.engine import RunResult
 from simulator.reduce import SeriesSummary
 
-__all__ = ["fan_chart", "terminal_chart"]
+__all__ = [
+    "assets_fan_chart",
+    "assets_terminal_chart",
+    "correlation_chart",
+    "fan_chart",
+    "portfolio_chart",
+    "terminal_chart",
+]
 
 BANDS = ((0.05, 0.95), (0.25, 0.75))
 _BLUE = "#1f5a96"
@@ -95,7 +102,7 @@ def terminal_chart(result: RunResult, series_name: str = "brent") -> Figure:
         level = series.spec.inverse(x)
         # density of the histogram coordinate -> density of the level
         dens = dens / level if series.spec.kind == "log" else dens * 100.0
-        keep = dens > 0
+        keep = dens > dens.max() * 2e-3
         lo, hi = np.nonzero(keep)[0][[0, -1]] if keep.any() else (0, len(x) - 1)
         color = colors[min(k, len(colors) - 1)]
         axes.plot(
@@ -114,5 +121,155 @@ def terminal_chart(result: RunResult, series_name: str = "brent") -> Figure:
     axes.set_title(f"{_series_label(series)} at each horizon — {result.scenario.name}")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _label(result: RunResult, name: str) -> str:
+    if name == "brent":
+        return "Brent"
+    asset = result.scenario.assets.get(name)
+    return asset.label if asset is not None else name
+
+
+def assets_fan_chart(result: RunResult) -> Figure:
+    """Small multiples: a fan chart for Brent and for every asset."""
+    names = list(result.summary.series)
+    cols = 2 if len(names) <= 4 else 3
+    rows = -(-len(names) // cols)
+    fig = Figure(figsize=(5.0 * cols, 3.2 * rows), dpi=100)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    dates = result.dates()
+    for ax, name in zip(axes.flat, names, strict=False):
+        series = result.summary.series[name]
+        fan_dates = dates[series.fan_days].astype("datetime64[D]").astype(object)
+        q = series.fan_quantiles(np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
+        ax.fill_between(fan_dates, q[:, 0], q[:, 4], color=_BLUE, alpha=0.18, lw=0)
+        ax.fill_between(fan_dates, q[:, 1], q[:, 3], color=_BLUE, alpha=0.35, lw=0)
+        ax.plot(fan_dates, q[:, 2], color=_BLUE, lw=1.5)
+        ax.axhline(series.spec.start, color="#b22222", lw=0.8, ls="--")
+        ax.set_title(f"{_label(result, name)} ({series.spec.unit})", fontsize=9)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"{result.scenario.name}: 5–95% and 25–75% bands, median; dashed: as of "
+        f"{result.scenario.as_of}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def assets_terminal_chart(result: RunResult) -> Figure:
+    """Small multiples: each series' distribution at the last horizon, as a move from start."""
+    names = list(result.summary.series)
+    cols = 2 if len(names) <= 4 else 3
+    rows = -(-len(names) // cols)
+    fig = Figure(figsize=(5.0 * cols, 3.0 * rows), dpi=100)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        series = result.summary.series[name]
+        pos = int(np.searchsorted(series.fan_days, series.horizons[-1]))
+        x, dens = series.fan.density(pos)
+        if series.spec.kind == "log":
+            x = np.expm1(x) * 100.0
+            xlabel = "change from start (%)"
+            dens = dens / (1.0 + x / 100.0) / 100.0
+        else:
+            xlabel = "change from start (bp)"
+        lo, hi = np.quantile(x, [0, 1])
+        keep = dens > dens.max() * 1e-3
+        if keep.any():
+            lo, hi = x[keep][[0, -1]]
+        sel = (x >= lo) & (x <= hi)
+        ax.fill_between(x[sel], dens[sel], color=_BLUE, alpha=0.35, lw=0)
+        ax.plot(x[sel], dens[sel], color=_BLUE, lw=1.0)
+        ax.axvline(0.0, color="#b22222", lw=0.8, ls="--")
+        ax.set_title(f"{_label(result, name)} at {int(series.horizons[-1])} days", fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{result.scenario.name}: distribution at the horizon", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def correlation_chart(result: RunResult) -> Figure:
+    """Input correlation matrix next to the simulated one (daily moves, all days)."""
+    from simulator.assets import correlation_matrix
+
+    names, target = correlation_matrix(result.scenario)
+    assert result.summary.daily is not None
+    simulated = result.summary.daily.correlation()
+    labels = [_label(result, n) for n in names]
+    fig = Figure(figsize=(13, 5.6), dpi=100)
+    axes = fig.subplots(1, 2)
+    for ax, matrix, title in (
+        (axes[0], target, "input (calm days, no events)"),
+        (axes[1], simulated, "simulated (all days, with regimes and events)"),
+    ):
+        im = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(names)), labels, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)), labels, fontsize=7)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6)
+        ax.set_title(f"Correlation of daily moves: {title}", fontsize=9)
+    fig.colorbar(im, ax=list(axes), shrink=0.8)
+    return fig
+
+
+def portfolio_chart(result: RunResult) -> Figure:
+    """P&L densities at each horizon with VaR and ES at 99% for the last horizon."""
+    book = result.summary.portfolio
+    assert book is not None
+    fig = Figure(figsize=(9, 5), dpi=110)
+    ax = fig.add_subplot()
+    colors = ["#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
+    last = len(book.horizons) - 1
+    lo_all, hi_all = 0.0, 0.0
+    for i, h in enumerate(book.horizons):
+        x, dens = book.density(i)
+        keep = dens > dens.max() * 1e-3
+        if not keep.any():
+            continue
+        lo, hi = x[keep][[0, -1]]
+        lo_all, hi_all = min(lo_all, lo), max(hi_all, hi)
+        sel = (x >= lo) & (x <= hi)
+        ax.plot(
+            x[sel] / 1e6,
+            dens[sel] * 1e6,
+            color=colors[min(i, 4)],
+            lw=1.4,
+            label=f"{int(h)} trading days",
+        )
+    risk = book.risk(last, "99")
+    var, es = risk["var_99"][0], risk["es_99"][0]
+    ax.axvline(
+        -var / 1e6,
+        color="#b22222",
+        lw=1.0,
+        ls="--",
+        label=f"99% VaR at {int(book.horizons[last])} d: {var / 1e6:,.2f}m",
+    )
+    ax.axvline(
+        -es / 1e6,
+        color="#7f0000",
+        lw=1.0,
+        ls=":",
+        label=f"99% ES at {int(book.horizons[last])} d: {es / 1e6:,.2f}m",
+    )
+    ax.set_xlim(lo_all / 1e6, hi_all / 1e6)
+    ax.set_xlabel("P&L (USD million)")
+    ax.set_ylabel("probability density (per USD million)")
+    name = result.portfolio.portfolio.name if result.portfolio else "portfolio"
+    ax.set_title(f"Portfolio '{name}' P&L — {result.scenario.name}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig

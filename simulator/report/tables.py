@@ -50,6 +50,9 @@ def summary_rows(result: RunResult) -> list[tuple[object, ...]]:
     for series in result.summary.series.values():
         for asset, horizon, stat, value, se in series.rows():
             rows.append((name, asset, horizon, stat, value, se))
+    if result.summary.portfolio is not None:
+        for asset, horizon, stat, value, se in result.summary.portfolio.rows():
+            rows.append((name, asset, horizon, stat, value, se))
     return rows
 
 
@@ -123,8 +126,9 @@ def summary_markdown(result: RunResult) -> str:
         f"{result.n_steps} trading days. Values ± one Monte Carlo standard error.\n",
     ]
     by_series: dict[str, dict[int, dict[str, tuple[float, float]]]] = {}
-    for _, asset, h, stat, value, se in summary_rows(result):
-        by_series.setdefault(str(asset), {}).setdefault(int(h), {})[str(stat)] = (value, se)  # type: ignore[call-overload]
+    for series in result.summary.series.values():
+        for asset, h, stat, value, se in series.rows():
+            by_series.setdefault(asset, {}).setdefault(h, {})[stat] = (value, se)
     for asset, horizons in by_series.items():
         series = result.summary.series[asset]
         stats = list(next(iter(horizons.values())))
@@ -163,4 +167,54 @@ def summary_markdown(result: RunResult) -> str:
                 ],
             )
         )
+    return "".join(out)
+
+
+def portfolio_markdown(result: RunResult) -> str:
+    """``portfolio.md``: P&L, VaR and ES per horizon, then ES contributions, in USD."""
+    book = result.summary.portfolio
+    assert book is not None
+    assert result.portfolio is not None
+    p = result.portfolio.portfolio
+    out = [
+        f"# Portfolio '{p.name}' under {result.scenario.name}\n\n",
+        f"{p.description}\n\n" if p.description else "",
+        "P&L in USD (losses negative; VaR and ES are positive losses), "
+        "± one Monte Carlo standard error.\n\n",
+    ]
+    header = [
+        "horizon (trading days)",
+        "mean",
+        "p05",
+        "p50",
+        "p95",
+        "VaR 95%",
+        "ES 95%",
+        "VaR 99%",
+        "ES 99%",
+    ]
+    rows = []
+    for i, h in enumerate(book.horizons):
+        stats = {s: (v, e) for a, hh, s, v, e in book.rows() if hh == int(h) and a == "portfolio"}
+        rows.append(
+            [str(int(h))]
+            + [
+                f"{stats[k][0]:,.0f} ± {stats[k][1]:,.0f}"
+                for k in ("mean", "p05", "p50", "p95", "var_95", "es_95", "var_99", "es_99")
+            ]
+        )
+        del i
+    out.append(markdown_table(header, rows))
+    last = len(book.horizons) - 1
+    out.append(f"\n## Contributions to expected shortfall at {int(book.horizons[last])} days\n\n")
+    risk95, risk99 = book.risk(last, "95"), book.risk(last, "99")
+    exposures = result.portfolio.exposures()
+    rows = []
+    for name in book.names:
+        kind, amount = exposures[name]
+        size = f"DV01 {amount:,.0f}" if kind == "dv01" else f"{amount:,.0f}"
+        c95, s95 = risk95[f"es_95_contribution:{name}"]
+        c99, s99 = risk99[f"es_99_contribution:{name}"]
+        rows.append([name, size, f"{c95:,.0f} ± {s95:,.0f}", f"{c99:,.0f} ± {s99:,.0f}"])
+    out.append(markdown_table(["position", "exposure (USD)", "ES 95% share", "ES 99% share"], rows))
     return "".join(out)

@@ -1,0 +1,259 @@
+r"""Risk-asset reactions to oil, to events and to each other.
+
+Each asset's daily move (log return for prices, basis points for yields) is
+
+.. math::
+    \Delta y_{a,t} = \mu_a\,\Delta t
+        + \beta^{\text{ord}}_a\, \omega_t
+        + \beta^{\text{sup}}_a\, \Delta e_t
+        + L_a\, \Delta R_t
+        + s_a\, m_{a,t}\, \eta_{a,t}
+
+* :math:`\omega_t` is oil's *ordinary* shock of the day (both factors' diffusion and the
+  background jumps), :math:`\Delta e_t` the change in oil's *event-driven* log component
+  (risk premia and physical supply), :math:`\Delta R_t` the change in the risk-off factor
+  that events drive (it decays with each event's half-life, so its effect reverses).
+* :math:`\beta^{\text{ord}}_a = r_a \sigma_a \sqrt{\Delta t} / \sigma_\omega` follows from the
+  asset's input correlation with Brent :math:`r_a`, its calm total volatility
+  :math:`\sigma_a` and oil's calm ordinary daily volatility :math:`\sigma_\omega`, so that
+  in calm markets without events the simulated correlations and volatilities equal the
+  inputs.
+* The residual :math:`\eta` is multivariate Student-t with unit variances and correlation
+  :math:`C_{ab} = (R_{ab} - r_a r_b) / \sqrt{(1 - r_a^2)(1 - r_b^2)}` (the input
+  correlation given oil), scaled by :math:`s_a = \sigma_a\sqrt{(1 - r_a^2)\Delta t}` and by
+  the asset's stressed-regime multiplier :math:`m_{a,t}` on days oil is stressed.
+
+Yields take :math:`\beta^{\text{sup}}` in bp per 1% of oil and :math:`L` in bp per
+risk-off unit; prices take :math:`L` in percent per unit.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator import processes
+from simulator import scenario as sc
+from simulator.errors import ScenarioError, SimulatorWarning
+from simulator.streams import Streams
+
+__all__ = [
+    "AssetPaths",
+    "CorrelationRepairedWarning",
+    "correlation_matrix",
+    "nearest_correlation",
+    "simulate_assets",
+]
+
+DT = 1.0 / processes.DAYS_PER_YEAR
+
+
+class CorrelationRepairedWarning(SimulatorWarning):
+    """An input correlation matrix was not positive semi-definite and was repaired."""
+
+
+def nearest_correlation(a: np.ndarray, tol: float = 1e-12, max_iter: int = 500) -> np.ndarray:
+    """Nearest correlation matrix in the Frobenius norm (Higham 2002, alternating projections
+    with Dykstra's correction).
+
+    Parameters
+    ----------
+    a
+        Symmetric matrix with unit diagonal, ``(k, k)``.
+
+    Returns
+    -------
+    ndarray
+        Positive semi-definite matrix with unit diagonal, ``(k, k)``.
+    """
+    y = a.copy()
+    ds = np.zeros_like(a)
+    x = a.copy()
+    for _ in range(max_iter):
+        r = y - ds
+        w, v = np.linalg.eigh((r + r.T) / 2.0)
+        x = (v * np.maximum(w, 0.0)) @ v.T
+        ds = x - r
+        y_new = x.copy()
+        np.fill_diagonal(y_new, 1.0)
+        if np.linalg.norm(y_new - y) <= tol * max(np.linalg.norm(y), 1.0):
+            y = y_new
+            break
+        y = y_new
+    # Final clean-up: clip tiny negative eigenvalues and restore the unit diagonal.
+    w, v = np.linalg.eigh((y + y.T) / 2.0)
+    y = (v * np.maximum(w, 1e-12)) @ v.T
+    d = np.sqrt(np.diag(y))
+    return y / np.outer(d, d)
+
+
+def _pairs_matrix(names: tuple[str, ...], pairs: tuple[tuple[str, float], ...]) -> np.ndarray:
+    index = {n: i for i, n in enumerate(names)}
+    m = np.eye(len(names))
+    for pair, rho in pairs:
+        a, b = pair.split("/")
+        m[index[a], index[b]] = m[index[b], index[a]] = rho
+    return m
+
+
+@functools.lru_cache(maxsize=64)
+def _checked(
+    names: tuple[str, ...], pairs: tuple[tuple[str, float], ...], strict: bool
+) -> tuple[np.ndarray, float]:
+    m = _pairs_matrix(names, pairs)
+    low = float(np.linalg.eigvalsh(m).min())
+    if low >= -1e-10:
+        return m, low
+    if strict:
+        raise ScenarioError(
+            f"correlation matrix is not positive semi-definite (smallest eigenvalue {low:.4g}); "
+            "set correlations.strict: false to repair it to the nearest valid matrix",
+            field="correlations.pairs",
+        )
+    return nearest_correlation(m), low
+
+
+def correlation_matrix(scenario: sc.Scenario, warn: bool = False) -> tuple[list[str], np.ndarray]:
+    """Names (``brent`` first, then the assets) and the validated correlation matrix.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a ``correlations`` section.
+    warn
+        Issue :class:`CorrelationRepairedWarning` if the matrix had to be repaired.
+
+    Raises
+    ------
+    ScenarioError
+        The matrix is not positive semi-definite and ``correlations.strict`` is set.
+    """
+    assert scenario.correlations is not None
+    names = ("brent", *scenario.assets)
+    pairs = tuple(sorted(scenario.correlations.pairs.items()))
+    matrix, low = _checked(names, pairs, scenario.correlations.strict)
+    if warn and low < -1e-10:
+        change = float(np.abs(matrix - _pairs_matrix(names, pairs)).max())
+        warnings.warn(
+            f"correlations: the matrix was not positive semi-definite (smallest eigenvalue "
+            f"{low:.4g}); repaired to the nearest valid one (largest change {change:.3f})",
+            CorrelationRepairedWarning,
+            stacklevel=2,
+        )
+    return list(names), matrix
+
+
+def residual_correlation(matrix: np.ndarray) -> np.ndarray:
+    """Correlation of the assets given Brent: ``(R_aa - r r') / sqrt((1 - r^2)(1 - r^2)')``.
+
+    ``matrix`` is the full correlation matrix with Brent first, ``(k + 1, k + 1)``;
+    the result is ``(k, k)``. An asset perfectly correlated with Brent gets a residual that
+    is uncorrelated with the others (it has zero scale anyway).
+    """
+    r = matrix[0, 1:]
+    cond = matrix[1:, 1:] - np.outer(r, r)
+    sd = np.sqrt(np.maximum(1.0 - r * r, 0.0))
+    safe = np.where(sd > 1e-12, sd, 1.0)
+    out = cond / np.outer(safe, safe)
+    dead = sd <= 1e-12
+    out[dead, :] = 0.0
+    out[:, dead] = 0.0
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+@dataclass
+class AssetPaths:
+    """Simulated levels of every asset in one block.
+
+    Attributes
+    ----------
+    names
+        Asset names in scenario order.
+    paths
+        Name -> cumulative move from the start, ``(n_paths, n_steps + 1)``: log return for
+        prices, bp change for yields (the coordinate of :class:`SeriesSpec`; the level is
+        ``spec.inverse(path)`` with the start level).
+    moves
+        Daily moves, ``(n_assets, n_paths, n_steps)``, in the same units.
+    """
+
+    names: list[str]
+    paths: dict[str, np.ndarray]
+    moves: np.ndarray
+
+
+def simulate_assets(
+    scenario: sc.Scenario,
+    streams: Streams,
+    ordinary_shock: np.ndarray,
+    shock_sd: np.ndarray,
+    event_log: np.ndarray,
+    risk_off: np.ndarray,
+    stressed: np.ndarray,
+) -> AssetPaths:
+    """Simulate every asset of ``scenario`` for one block, given the oil paths.
+
+    Parameters
+    ----------
+    ordinary_shock
+        Oil's ordinary daily log shock, ``(n_paths, n_steps)``.
+    shock_sd
+        Its calm-regime standard deviation per path, ``(n_paths,)``.
+    event_log
+        Oil's event-driven log component, ``(n_paths, n_steps + 1)``.
+    risk_off
+        Risk-off factor level, risk-off units, ``(n_paths, n_steps + 1)``.
+    stressed
+        Oil regime per step, bool ``(n_paths, n_steps)``.
+    """
+    names = list(scenario.assets)
+    n, n_steps = ordinary_shock.shape
+    if not names:
+        return AssetPaths([], {}, np.zeros((0, n, n_steps)))
+    assert scenario.correlations is not None
+    _, full = correlation_matrix(scenario)
+    r = full[0, 1:]
+    chol = np.linalg.cholesky(residual_correlation(full) + 1e-12 * np.eye(len(names)))
+    noise_model = processes.StudentTInnovations(
+        scenario.correlations.noise_df.sample(streams.get("params.assets.noise"), n)
+    )
+    # Correlate the unit shocks with the Cholesky factor, factor by factor (k is small).
+    z = noise_model.draw(streams.get("assets.noise"), n_steps, len(names))
+    d_event = np.diff(event_log, axis=1)
+    d_risk = np.diff(risk_off, axis=1)
+    coords: dict[str, np.ndarray] = {}
+    moves = np.empty((len(names), n, n_steps))
+    for k, name in enumerate(names):
+        spec = scenario.assets[name]
+        rng = streams.get(f"params.asset.{name}")
+        drift = spec.drift.sample(rng, n)
+        vol = spec.vol.sample(rng, n)
+        mult = spec.stressed_vol_multiplier.sample(rng, n)
+        beta_sup = spec.beta_supply.sample(rng, n)
+        loading = spec.risk_off.sample(rng, n)
+        daily = vol * math.sqrt(DT)
+        beta_ord = np.divide(r[k] * daily, shock_sd, out=np.zeros(n), where=shock_sd > 0)
+        resid_sd = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
+        if spec.kind == "yield":
+            beta_sup = beta_sup * 100.0  # bp per 1% of oil -> bp per unit log move
+        else:
+            loading = loading / 100.0  # percent per unit -> log return per unit
+        move = moves[k]
+        np.multiply(z[0], chol[k, 0], out=move)
+        for j in range(1, k + 1):
+            move += chol[k, j] * z[j]
+        move *= np.where(stressed, (mult * resid_sd)[:, None], resid_sd[:, None])
+        move += beta_ord[:, None] * ordinary_shock
+        move += beta_sup[:, None] * d_event
+        move += loading[:, None] * d_risk
+        move += (drift * DT)[:, None]
+        path = np.empty((n, n_steps + 1))
+        path[:, 0] = 0.0
+        np.cumsum(move, axis=1, out=path[:, 1:])
+        coords[name] = path
+    return AssetPaths(names, coords, moves)

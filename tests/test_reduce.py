@@ -1,0 +1,272 @@
+"""Mergeable statistics: moments, histogram quantiles, series summaries, standard errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from simulator.reduce import (
+    BIN_WIDTH,
+    QUANTILES,
+    Histogram,
+    Moments,
+    SeriesSpec,
+    SeriesSummary,
+)
+
+
+def assert_moments_close(a: Moments, b: Moments, scale: float) -> None:
+    assert a.n == b.n
+    n = max(a.n, 1)
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-10, atol=1e-12 * scale)
+    np.testing.assert_allclose(a.m2, b.m2, rtol=1e-9, atol=1e-10 * n * scale**2)
+    np.testing.assert_allclose(a.m3, b.m3, rtol=1e-8, atol=1e-9 * n * scale**3)
+    np.testing.assert_allclose(a.m4, b.m4, rtol=1e-8, atol=1e-9 * n * scale**4)
+
+
+# --------------------------------------------------------------------------- moments
+
+
+X = np.random.default_rng(0).lognormal(0.0, 0.8, size=(1000, 3)) + np.array([0.0, 50.0, -7.0])
+
+
+@pytest.mark.parametrize("split", [1, 2, 10, 333, 500, 999])
+def test_merge_equals_moments_of_concatenation(split: int) -> None:
+    merged = Moments.of(X[:split]).merge(Moments.of(X[split:]))
+    assert_moments_close(merged, Moments.of(X), scale=float(np.abs(X).max()))
+
+
+def test_merge_of_many_blocks_in_order() -> None:
+    parts = np.array_split(X, 7)
+    total = Moments.of(parts[0])
+    for part in parts[1:]:
+        total = total.merge(Moments.of(part))
+    assert_moments_close(total, Moments.of(X), scale=float(np.abs(X).max()))
+
+
+def test_merge_with_empty_is_identity() -> None:
+    a = Moments.of(X)
+    empty = Moments(0, np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3))
+    assert a.merge(empty) is a
+    assert empty.merge(a) is a
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(2, 60), st.integers(1, 3)),
+        elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False),
+    ),
+    cut=st.floats(0.0, 1.0),
+)
+def test_merge_property(data: np.ndarray, cut: float) -> None:
+    split = min(max(1, round(cut * data.shape[0])), data.shape[0] - 1)
+    merged = Moments.of(data[:split]).merge(Moments.of(data[split:]))
+    assert_moments_close(merged, Moments.of(data), scale=max(float(np.abs(data).max()), 1.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=arrays(np.float64, st.tuples(st.integers(3, 40), st.just(2)),
+                elements=st.floats(-100, 100, allow_nan=False)),
+    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+def test_merge_is_associative(data: np.ndarray, cuts: tuple[float, float]) -> None:
+    n = data.shape[0]
+    i, j = sorted(min(max(1, round(c * n)), n - 1) for c in cuts)
+    if i == j:
+        return
+    a, b, c = (Moments.of(p) for p in (data[:i], data[i:j], data[j:]))
+    assert_moments_close(a.merge(b).merge(c), a.merge(b.merge(c)), scale=100.0)
+
+
+def test_variance_and_standard_errors_on_a_known_sample() -> None:
+    x = np.array([[1.0], [2.0], [3.0], [4.0]])
+    m = Moments.of(x)
+    assert m.var()[0] == pytest.approx(5 / 3)
+    assert m.std_error_of_mean()[0] == pytest.approx(math.sqrt(5 / 3 / 4))
+    # Population m2 = 1.25, m4 = (2 * 1.5**4 + 2 * 0.5**4) / 4 = 2.5625.
+    expected = math.sqrt((2.5625 - 1.25**2) / (4 * 1.25 * 4))
+    assert m.std_error_of_std()[0] == pytest.approx(expected)
+
+
+def test_std_error_of_std_is_zero_for_a_two_point_symmetric_sample() -> None:
+    # +/-1 with equal weight: m4 = m2^2 = 1, so the delta-method SE is 0.
+    x = np.tile([[-1.0], [1.0]], (50, 1))
+    assert Moments.of(x).std_error_of_std()[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_std_error_of_a_constant_is_zero() -> None:
+    m = Moments.of(np.full((10, 1), 3.0))
+    assert m.std_error_of_std()[0] == 0.0
+    assert m.std_error_of_mean()[0] == 0.0
+
+
+def test_standard_errors_of_a_normal_sample() -> None:
+    # SE of the mean ~ sigma / sqrt(n), of the std ~ sigma / sqrt(2n). The sample estimates
+    # of those SEs have relative errors ~ 1/sqrt(2n) and sqrt(kurtosis terms / n).
+    n, sigma = 100_000, 2.5
+    m = Moments.of(np.random.default_rng(4).normal(1.0, sigma, size=(n, 1)))
+    assert m.std_error_of_mean()[0] == pytest.approx(sigma / math.sqrt(n), rel=4 / math.sqrt(2 * n))
+    # The SE of the std is sqrt(m4 - m2^2) / (2 sqrt(m2 n)); its relative error is dominated
+    # by that of m4, whose relative SE for a normal is sqrt(96) / (3 sqrt(n)) -> halved by
+    # the square root and scaled by m4 / (m4 - m2^2) = 3/2.
+    rel = 0.5 * 1.5 * math.sqrt(96) / 3 / math.sqrt(n)
+    assert m.std_error_of_std()[0] == pytest.approx(sigma / math.sqrt(2 * n), rel=4 * rel)
+
+
+def test_standard_errors_match_the_spread_across_replicates() -> None:
+    reps, n = 2_000, 200
+    x = np.random.default_rng(5).exponential(1.0, size=(reps, n))
+    means = x.mean(axis=1)
+    stds = x.std(axis=1, ddof=1)
+    se_mean = np.array([Moments.of(row[:, None]).std_error_of_mean()[0] for row in x])
+    se_std = np.array([Moments.of(row[:, None]).std_error_of_std()[0] for row in x])
+    tol = 4 / math.sqrt(2 * (reps - 1))  # relative SE of an empirical standard deviation
+    assert means.std(ddof=1) == pytest.approx(np.mean(se_mean), rel=tol)
+    # Delta method at n = 200 for an exponential (kurtosis 9) is good to a few per cent.
+    assert stds.std(ddof=1) == pytest.approx(np.mean(se_std), rel=tol + 0.05)
+
+
+# --------------------------------------------------------------------------- histogram
+
+
+def _sample(seed: int, n: int = 5_000, dates: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.standard_t(4, size=(n, dates)) * np.array([0.05, 0.2, 0.3])[:dates]
+
+
+LEVELS = np.array([0.001, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999])
+
+
+@pytest.mark.parametrize("kind", ["log", "linear"])
+def test_histogram_quantile_within_one_bin(kind: str) -> None:
+    x = _sample(1) * (1.0 if kind == "log" else 100.0)
+    h = Histogram.of(kind, x)
+    got = h.quantile(LEVELS)
+    assert got.shape == (3, LEVELS.size)
+    # The sketch targets the inverted-CDF empirical quantile x_(ceil(p n)) and interpolates
+    # inside the bin that holds it, so it is within one bin of that order statistic.
+    exact = np.quantile(x, LEVELS, axis=0, method="inverted_cdf").T
+    assert np.abs(got - exact).max() <= BIN_WIDTH[kind] * (1 + 1e-9)
+    # Against numpy's default (linear) definition the gap between neighbouring order
+    # statistics is added; at central levels with n = 5000 that gap is far below a bin.
+    central = (LEVELS >= 0.05) & (LEVELS <= 0.95)
+    linear = np.quantile(x, LEVELS[central], axis=0).T
+    assert np.abs(got[:, central] - linear).max() <= 2 * BIN_WIDTH[kind]
+
+
+def test_histogram_extreme_levels_are_min_and_max() -> None:
+    x = _sample(2)
+    got = Histogram.of("log", x).quantile(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(got[:, 0], x.min(axis=0))
+    np.testing.assert_array_equal(got[:, 1], x.max(axis=0))
+
+
+def test_histogram_values_outside_the_range_are_counted() -> None:
+    x = np.array([[-10.0], [0.0], [0.5], [10.0]])
+    h = Histogram.of("log", x)
+    assert h.counts.sum() == 4
+    assert h.counts[0, 0] == 1
+    assert h.counts[0, -1] == 1
+    assert h.quantile(np.array([1.0]))[0, 0] == 10.0
+
+
+def test_histogram_merge_is_exact_and_associative() -> None:
+    a, b, c = (Histogram.of("log", _sample(s, n=700)) for s in (3, 4, 5))
+    left = a.merge(b).merge(c)
+    right = a.merge(b.merge(c))
+    np.testing.assert_array_equal(left.counts, right.counts)
+    whole = Histogram.of("log", np.concatenate([_sample(s, n=700) for s in (3, 4, 5)]))
+    np.testing.assert_array_equal(left.counts, whole.counts)
+    np.testing.assert_array_equal(left.low, whole.low)
+    np.testing.assert_array_equal(left.high, whole.high)
+
+
+def test_histogram_density_integrates_to_one() -> None:
+    h = Histogram.of("log", _sample(6))
+    centres, dens = h.density(1, coarsen=20)
+    inside = h.counts[1, 1:-1].sum() / h.counts[1].sum()  # under/overflow are not in it
+    assert inside < 1
+    assert np.sum(dens) * BIN_WIDTH["log"] * 20 == pytest.approx(inside, rel=1e-12)
+    assert centres[1] - centres[0] == pytest.approx(0.02)
+
+
+# --------------------------------------------------------------------------- series summaries
+
+
+SPEC = SeriesSpec("brent", "USD/bbl", 70.0, "log", (80.0, 100.0), (50.0, 60.0))
+
+
+def _levels(seed: int, n: int, steps: int = 10) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    log = np.cumsum(rng.normal(0, 0.03, size=(n, steps)), axis=1)
+    return 70.0 * np.exp(np.concatenate([np.zeros((n, 1)), log], axis=1))
+
+
+def _summary(levels: np.ndarray, keep_exact: bool = True, samples: int = 0) -> SeriesSummary:
+    return SeriesSummary.of(
+        SPEC, levels, np.array([5, 10]), np.arange(11), samples, keep_exact
+    )
+
+
+def test_summary_merge_equals_summary_of_concatenation() -> None:
+    a, b = _levels(1, 800), _levels(2, 1200)
+    merged = _summary(a, samples=3).merge(_summary(b))
+    whole = _summary(np.concatenate([a, b]), samples=3)
+    assert merged.n == 2000
+    assert_moments_close(merged.moments, whole.moments, scale=200.0)
+    np.testing.assert_array_equal(merged.above, whole.above)
+    np.testing.assert_array_equal(merged.below, whole.below)
+    np.testing.assert_array_equal(merged.exact, whole.exact)
+    np.testing.assert_array_equal(merged.fan.counts, whole.fan.counts)
+    np.testing.assert_array_equal(merged.samples, a[:3])
+
+
+def test_summary_rows() -> None:
+    levels = _levels(3, 4000)
+    s = _summary(levels)
+    rows = {(h, stat): (value, se) for _, h, stat, value, se in s.rows()}
+    names = {stat for _, stat in rows}
+    assert names == {
+        "mean", "std", *QUANTILES, "prob_above_80", "prob_above_100",
+        "prob_below_50", "prob_below_60",
+    }
+    at = levels[:, 10]
+    assert rows[(10, "mean")][0] == pytest.approx(at.mean(), rel=1e-12)
+    assert rows[(10, "mean")][1] == pytest.approx(at.std(ddof=1) / math.sqrt(4000), rel=1e-9)
+    assert rows[(10, "std")][0] == pytest.approx(at.std(ddof=1), rel=1e-9)
+    for stat, level in QUANTILES.items():
+        assert rows[(10, stat)][0] == pytest.approx(np.quantile(at, level), rel=1e-12)
+    p = float(np.mean(at > 80.0))
+    assert rows[(10, "prob_above_80")] == pytest.approx((p, math.sqrt(p * (1 - p) / 4000)))
+    p = float(np.mean(at < 60.0))
+    assert rows[(10, "prob_below_60")] == pytest.approx((p, math.sqrt(p * (1 - p) / 4000)))
+
+
+def test_sketch_quantiles_within_a_bin_of_exact() -> None:
+    levels = _levels(4, 5000)
+    exact = _summary(levels, keep_exact=True).quantiles(LEVELS)
+    np.testing.assert_array_equal(exact, np.quantile(levels[:, [5, 10]], LEVELS, axis=0).T)
+    sketch = _summary(levels, keep_exact=False).quantiles(LEVELS)
+    inverted = np.quantile(levels[:, [5, 10]], LEVELS, axis=0, method="inverted_cdf").T
+    # One bin of log price: a factor exp(0.001).
+    assert np.abs(np.log(sketch / inverted)).max() <= BIN_WIDTH["log"] * (1 + 1e-9)
+
+
+def test_quantile_standard_error_matches_the_spread_across_replicates() -> None:
+    reps, n = 400, 2_000
+    medians, ses = [], []
+    for r in range(reps):
+        rows = {(h, st_): (v, se) for _, h, st_, v, se in _summary(_levels(100 + r, n)).rows()}
+        medians.append(rows[(10, "p50")][0])
+        ses.append(rows[(10, "p50")][1])
+    spread = np.std(medians, ddof=1)
+    combined = math.hypot(spread / math.sqrt(2 * (reps - 1)), np.std(ses, ddof=1) / math.sqrt(reps))
+    assert abs(spread - np.mean(ses)) < 4 * combined

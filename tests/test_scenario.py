@@ -1,0 +1,586 @@
+"""Scenario loader: the shipped baseline, ``extends`` merging, and located errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DELETE, SCENARIOS, event, q, scenario_doc
+from simulator.errors import ScenarioError
+from simulator.quantities import Fixed, Uniform
+from simulator.scenario import MAX_NODES, Scenario, event_order, load_scenario
+
+
+def line_of(path: Path, needle: str, after: str | None = None) -> int:
+    """1-based line of the first line containing ``needle`` (after one containing ``after``)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = 0
+    if after is not None:
+        start = next(i for i, line in enumerate(lines) if after in line) + 1
+    return next(i for i in range(start, len(lines)) if needle in lines[i]) + 1
+
+
+def error_of(path: Path) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def test_baseline_loads() -> None:
+    path = SCENARIOS / "baseline.yaml"
+    loaded = load_scenario(path)
+    s = loaded.scenario
+    assert s.name == "baseline"
+    assert s.as_of == dt.date(2026, 2, 6)
+    assert s.horizon_days == 126
+    assert s.horizons() == [5, 21, 63, 126]
+    assert s.oil.spot.mean() == 70.45
+    assert set(s.events) >= {"premium_fades", "flare_up"}
+    assert set(s.offsets) >= {"opec_spare", "us_spr"}
+    assert loaded.files == [path]
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert loaded.sha256_all == {str(path): loaded.sha256}
+
+
+def test_minimal_scenario_loads(write_scenario: Any) -> None:
+    path = write_scenario()
+    s = load_scenario(path).scenario
+    assert s.name == "mini"
+    assert s.events == {}
+    assert s.offsets == {}
+    assert s.horizons() == [5, 20]
+    assert s.horizons(7) == [5, 7]
+
+
+def test_name_defaults_to_the_file_stem(write_scenario: Any) -> None:
+    path = write_scenario({"name": DELETE}, name="my_case.yaml")
+    assert load_scenario(path).scenario.name == "my_case"
+
+
+def test_file_stem_that_is_not_a_name(write_scenario: Any) -> None:
+    path = write_scenario({"name": DELETE}, name="My-Case.yaml")
+    err = error_of(path)
+    assert err.field == "name"
+    assert err.message == (
+        "no 'name' given and the file name 'My-Case' is not a valid name "
+        "(lower-case letters, digits and underscores, starting with a letter)"
+    )
+
+
+def test_event_order_puts_dependencies_first() -> None:
+    s = Scenario.model_validate(scenario_doc({"events": {
+        "c": event(requires=["b"]),
+        "a": event(),
+        "b": event(excludes=["a"]),
+    }}))
+    assert event_order(s.events) == ["a", "b", "c"]
+
+
+# --------------------------------------------------------------------------- extends
+
+
+BASE_EVENTS = {
+    "shock": event(0.3, 5, risk_premium={
+        "size": q(5.0, "USD/bbl"), "half_life": q(10, "trading days")}),
+    "calm": event(0.5, 10),
+}
+
+
+@pytest.fixture
+def base_file(write_scenario: Any) -> Path:
+    doc = scenario_doc({
+        "name": "base_case",
+        "description": "the base",
+        "horizon_days": 30,
+        "oil": {"short_term": {"vol": {
+            "dist": "uniform", "low": 0.2, "high": 0.3, "unit": "annualised",
+            "rationale": "a range"}}},
+        "events": BASE_EVENTS,
+    })
+    return write_scenario(doc=doc, name="base.yaml")
+
+
+def child_text(body: str) -> str:
+    return "extends: base.yaml\n" + body
+
+
+def test_extends_inherits_and_overrides(write_scenario: Any, base_file: Path) -> None:
+    path = write_scenario(name="child.yaml", text=child_text(
+        "description: the child\n"
+        "horizon_days: 40\n"
+        "oil:\n"
+        "  short_term:\n"
+        "    vol: {value: 0.5, unit: annualised, rationale: replaced whole}\n"
+    ))
+    loaded = load_scenario(path)
+    s = loaded.scenario
+    # A quantity is replaced whole: the base's low/high do not leak into the fixed value.
+    assert isinstance(s.oil.short_term.vol, Fixed)
+    assert s.oil.short_term.vol.value == 0.5
+    # Siblings of an overridden key are inherited.
+    assert s.oil.short_term.half_life.value == 20
+    assert s.horizon_days == 40
+    assert set(s.events) == {"shock", "calm"}
+    assert loaded.files == [path, base_file]
+    assert set(loaded.sha256_all) == {str(path), str(base_file)}
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_extends_replaces_a_fixed_value_with_a_distribution(
+    write_scenario: Any, base_file: Path
+) -> None:
+    path = write_scenario(name="child.yaml", text=child_text(
+        "description: the child\n"
+        "oil:\n"
+        "  spot: {dist: uniform, low: 60, high: 80, unit: USD/bbl, rationale: a range}\n"
+    ))
+    spot = load_scenario(path).scenario.oil.spot
+    assert isinstance(spot, Uniform)
+    assert (spot.low, spot.high) == (60, 80)
+
+
+def test_extends_adds_and_removes_events(write_scenario: Any, base_file: Path) -> None:
+    path = write_scenario(name="child.yaml", text=child_text(
+        "description: the child\n"
+        "events:\n"
+        "  calm: null\n"
+        "  shock:\n"
+        "    probability: {value: 0.9, unit: probability, rationale: more likely}\n"
+        "  new_one:\n"
+        "    rationale: added by the child\n"
+        "    requires: [shock]\n"
+        "    probability: {value: 0.4, unit: probability, rationale: abc}\n"
+        "    timing: {value: 2, unit: trading days, rationale: abc}\n"
+    ))
+    s = load_scenario(path).scenario
+    assert list(s.events) == ["shock", "new_one"]
+    assert s.events["shock"].probability.value == 0.9
+    # The rest of the overridden event is inherited.
+    assert s.events["shock"].risk_premium is not None
+    assert s.events["shock"].timing.value == 5
+    assert s.events["new_one"].requires == ["shock"]
+
+
+def test_name_and_description_are_not_inherited(write_scenario: Any, base_file: Path) -> None:
+    path = write_scenario(name="child.yaml", text=child_text("description: the child\n"))
+    s = load_scenario(path).scenario
+    assert s.name == "child"
+    assert s.description == "the child"
+    missing = write_scenario(name="child2.yaml", text=child_text("horizon_days: 10\n"))
+    err = error_of(missing)
+    assert err.field == "description"
+    assert err.message == "required field is missing"
+
+
+def test_error_in_child_points_at_the_child(write_scenario: Any, base_file: Path) -> None:
+    path = write_scenario(name="child.yaml", text=child_text(
+        "description: the child\n"
+        "events:\n"
+        "  shock:\n"
+        "    probability: {value: 1.5, unit: probability, rationale: too likely}\n"
+    ))
+    err = error_of(path)
+    assert (err.file, err.field, err.line) == (str(path), "events.shock.probability", 5)
+    assert err.message == "must be <= 1 probability, got 1.5"
+
+
+def test_error_in_inherited_part_points_at_the_base(write_scenario: Any) -> None:
+    base = write_scenario(name="base.yaml", doc=scenario_doc({"events": {
+        "a": event(),
+        "b": event(requires=["a"]),
+    }}))
+    path = write_scenario(name="child.yaml", text=child_text(
+        "description: the child\nevents:\n  a: null\n"
+    ))
+    err = error_of(path)
+    assert err.file == str(base)
+    assert err.field == "events.b.requires"
+    assert err.line == line_of(base, "requires:", after="  b:")
+    assert err.message == "'a' is not an event of this scenario (events: b)"
+
+
+def test_missing_base_file(write_scenario: Any) -> None:
+    path = write_scenario(name="child.yaml", text="name: c\nextends: nowhere.yaml\n")
+    err = error_of(path)
+    assert (err.file, err.field, err.line) == (str(path), "extends", 2)
+    assert err.message == (
+        f"base file 'nowhere.yaml' not found (looked for {path.parent / 'nowhere.yaml'})"
+    )
+
+
+def test_cyclic_extends(write_scenario: Any) -> None:
+    a = write_scenario(name="a.yaml", text="name: a\nextends: b.yaml\n")
+    write_scenario(name="b.yaml", text="# b\nextends: a.yaml\n")
+    err = error_of(a)
+    assert err.message == "cyclic extends: a.yaml -> b.yaml -> a.yaml"
+    assert err.field == "extends"
+    assert Path(err.file).name == "a.yaml"
+
+
+@pytest.mark.xfail(
+    reason="BUG: the cyclic-extends ScenarioError has no line number (file a.yaml, field "
+    "extends, line None), although every other extends error carries one",
+    strict=True,
+)
+def test_cyclic_extends_has_a_line(write_scenario: Any) -> None:
+    a = write_scenario(name="a.yaml", text="name: a\nextends: b.yaml\n")
+    write_scenario(name="b.yaml", text="# b\nextends: a.yaml\n")
+    assert error_of(a).line is not None
+
+
+def test_self_extends(write_scenario: Any) -> None:
+    a = write_scenario(name="a.yaml", text="extends: a.yaml\n")
+    assert error_of(a).message == "cyclic extends: a.yaml -> a.yaml"
+
+
+def test_extends_must_be_a_string(write_scenario: Any) -> None:
+    path = write_scenario(text="name: a\nextends: [1, 2]\n")
+    err = error_of(path)
+    assert (err.field, err.line) == ("extends", 2)
+    assert err.message == "extends must be a file name relative to this file"
+
+
+# --------------------------------------------------------------------------- located errors
+
+
+def test_unknown_key_suggests_the_nearest(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"short_term": {"half_lfe": q(3, "trading days")}}})
+    err = error_of(path)
+    assert err.file == str(path)
+    assert err.field == "oil.short_term.half_lfe"
+    assert err.line == line_of(path, "half_lfe:")
+    assert err.message == "unknown field; did you mean 'half_life'? (allowed: half_life, vol)"
+    assert str(err) == f"{path}:{err.line}: oil.short_term.half_lfe: {err.message}"
+
+
+def test_unknown_top_level_key(write_scenario: Any) -> None:
+    path = write_scenario({"horizon_dayz": 30})
+    err = error_of(path)
+    assert (err.field, err.line) == ("horizon_dayz", line_of(path, "horizon_dayz"))
+    assert err.message.startswith("unknown field; did you mean 'horizon_days'? (allowed: ")
+
+
+@pytest.mark.xfail(
+    reason="BUG: misspelling a required key (oil.spot -> oil.spott) reports "
+    "'oil.spot: required field is missing (+1 more problem)' and hides the "
+    "'did you mean' hint for the unknown key",
+    strict=True,
+)
+def test_misspelt_required_key_suggests_the_nearest(write_scenario: Any) -> None:
+    doc = scenario_doc()
+    doc["oil"]["spott"] = doc["oil"].pop("spot")
+    err = error_of(write_scenario(doc=doc))
+    assert err.field == "oil.spott"
+    assert "did you mean 'spot'?" in err.message
+
+
+def test_wrong_type(write_scenario: Any) -> None:
+    path = write_scenario({"horizon_days": "abc"})
+    err = error_of(path)
+    assert (err.field, err.line) == ("horizon_days", line_of(path, "horizon_days"))
+    assert err.message == (
+        "Input should be a valid integer, unable to parse string as an integer, got 'abc'"
+    )
+
+
+def test_wrong_type_inside_a_quantity(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"spot": {"value": "cheap", "unit": "USD/bbl", "rationale": "abc"}}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.spot.value", line_of(path, "value: cheap"))
+    assert err.message == (
+        "Input should be a valid number, unable to parse string as a number, got 'cheap'"
+    )
+
+
+def test_plain_number_instead_of_a_quantity(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"spot": 70}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.spot", line_of(path, "spot: 70"))
+    assert err.message.startswith("expected a quantity: {value, unit, rationale}")
+
+
+def test_missing_unit(write_scenario: Any) -> None:
+    doc = scenario_doc()
+    del doc["oil"]["spot"]["unit"]
+    path = write_scenario(doc=doc)
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.spot.unit", line_of(path, "spot:"))
+    assert err.message.startswith("missing unit: every quantity needs 'unit' (USD/bbl, mb/d, ")
+
+
+def test_probability_above_one(write_scenario: Any) -> None:
+    path = write_scenario({"events": {"e": event(probability=1.5)}})
+    err = error_of(path)
+    assert err.field == "events.e.probability"
+    assert err.line == line_of(path, "probability:")
+    assert err.message == "must be <= 1 probability, got 1.5"
+
+
+def test_negative_volatility(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"long_term": {"vol": q(-0.2, "annualised")}}})
+    err = error_of(path)
+    assert err.field == "oil.long_term.vol"
+    assert err.line == line_of(path, "vol:", after="long_term:")
+    assert err.message == "must be >= 0 annualised, got -0.2"
+
+
+def test_unknown_model_lists_the_valid_ones(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"innovations": {"model": "cauchy"}}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.innovations", line_of(path, "innovations:"))
+    assert err.message == "model must be one of: 'normal', 'student_t'"
+
+
+def test_requires_an_undefined_event(write_scenario: Any) -> None:
+    path = write_scenario({"events": {"a": event(), "b": event(requires=["ghost"])}})
+    err = error_of(path)
+    assert err.field == "events.b.requires"
+    assert err.line == line_of(path, "requires:")
+    assert err.message == "'ghost' is not an event of this scenario (events: a, b)"
+
+
+def test_event_cannot_require_itself(write_scenario: Any) -> None:
+    path = write_scenario({"events": {"a": event(excludes=["a"])}})
+    err = error_of(path)
+    assert err.field == "events.a.excludes"
+    assert err.message == "an event cannot name itself"
+
+
+def test_event_dependency_cycle(write_scenario: Any) -> None:
+    path = write_scenario({"events": {
+        "a": event(requires=["c"]),
+        "b": event(requires=["a"]),
+        "c": event(excludes=["b"]),
+    }})
+    err = error_of(path)
+    assert (err.field, err.line) == ("events", line_of(path, "events:"))
+    assert err.message == "requires/excludes form a cycle"
+
+
+def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
+    path = write_scenario({"offsets": {"spare": {
+        "rationale": "spare capacity",
+        "capacity": q(2, "mb/d"),
+        "response_fraction": q(0.5, "fraction"),
+        "lag": q(5, "trading days"),
+        "impaired_by": {"ghost": 0.5},
+    }}})
+    err = error_of(path)
+    assert err.field == "offsets.spare.impaired_by.ghost"
+    assert err.line == line_of(path, "ghost:")
+    assert err.message == "'ghost' is not an event of this scenario"
+
+
+def test_yaml_syntax_error(write_scenario: Any) -> None:
+    path = write_scenario(text="name: x\ndescription: [unclosed\nas_of: 2026-02-06\n")
+    err = error_of(path)
+    assert err.file == str(path)
+    assert err.field is None
+    assert err.line == 3
+    assert err.message.startswith("YAML error: ")
+
+
+def test_yaml_bad_indentation(write_scenario: Any) -> None:
+    path = write_scenario(text="name: x\n  foo: [\n")
+    err = error_of(path)
+    assert (err.line, err.message) == (2, "YAML error: mapping values are not allowed here")
+
+
+def test_duplicate_key(write_scenario: Any) -> None:
+    path = write_scenario(text="name: a\ndescription: d\nname: b\n")
+    err = error_of(path)
+    assert (err.file, err.field, err.line) == (str(path), "name", 3)
+    assert err.message == "duplicate key (first defined on line 1)"
+
+
+def test_nested_duplicate_key(write_scenario: Any) -> None:
+    path = write_scenario(text="oil:\n  spot: 1\n  short_term: 2\n  spot: 3\n")
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.spot", 4)
+    assert err.message == "duplicate key (first defined on line 2)"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    err = error_of(path)
+    assert (err.file, err.field, err.line) == (str(path), None, None)
+    assert err.message == "file not found"
+    assert str(err) == f"{path}: file not found"
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    assert error_of(tmp_path).message == "is a directory, not a file"
+
+
+def test_not_utf8(write_scenario: Any, tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"name: caf\xe9\n")
+    assert error_of(path).message == "not UTF-8 text (byte 9)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!!python/object/apply:os.system ['echo pwned']\n",
+        "name: !!python/object:builtins.dict {}\n",
+        "name: !!python/name:os.system\n",
+    ],
+)
+def test_python_tags_rejected(write_scenario: Any, text: str) -> None:
+    err = error_of(write_scenario(text=text))
+    assert err.line == 1
+    assert err.message.startswith(
+        "YAML error: tags that build Python objects are not allowed (could not determine "
+        "a constructor for the tag 'tag:yaml.org,2002:python/"
+    )
+
+
+def test_not_a_mapping(write_scenario: Any) -> None:
+    err = error_of(write_scenario(text="- a\n- b\n"))
+    assert (err.line, err.message) == (1, "a scenario must be a YAML mapping, got list")
+
+
+def _bomb(levels: int, under_merge_key: bool = False) -> str:
+    parts = ["&a0 [" + ", ".join(["lol"] * 9) + "]"]
+    parts += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    if under_merge_key:
+        return "name: bomb\n<<: {description: [" + ", ".join(parts) + "]}\n"
+    return "\n".join(f"a{i}: {p}" for i, p in enumerate(parts)) + "\n"
+
+
+def test_billion_laughs_fails_fast(write_scenario: Any) -> None:
+    # 9 levels of 9 aliases: 9**9 (387 million) strings if expanded. The loader counts alias
+    # expansion while walking the node graph and stops at MAX_NODES.
+    err = error_of(write_scenario(text=_bomb(9)))
+    assert err.message == (
+        f"document too large (more than {MAX_NODES} nodes, counting alias expansion)"
+    )
+
+
+@pytest.mark.xfail(
+    reason="BUG: read_yaml's node budget skips the values of '<<' merge keys, so an alias "
+    "bomb under '<<' reaches validation and the error message's repr() of the value "
+    "(9**6 strings here; 9**9 would hang)",
+    strict=True,
+)
+def test_billion_laughs_under_a_merge_key_is_caught_by_the_budget(write_scenario: Any) -> None:
+    err = error_of(write_scenario(text=_bomb(6, under_merge_key=True)))
+    assert err.message.startswith("document too large")
+
+
+def test_merge_keys_still_work(write_scenario: Any) -> None:
+    text = yaml.safe_dump(scenario_doc(), sort_keys=False)
+    text += "defaults: &d {rationale: shared, unit: probability}\n"
+    path = write_scenario(text=text)
+    assert error_of(path).field == "defaults"  # an unknown top-level key, not a crash
+    doc = scenario_doc()
+    doc["oil"]["factor_correlation"] = {"value": 0.1, "unit": "correlation"}
+    text = yaml.safe_dump(doc, sort_keys=False).replace(
+        "    unit: correlation\n", "    <<: {unit: correlation, rationale: merged in}\n"
+    )
+    path = write_scenario(text=text)
+    assert load_scenario(path).scenario.oil.factor_correlation.rationale == "merged in"
+
+
+def test_too_deep(write_scenario: Any) -> None:
+    text = "a: " + "[" * 100 + "]" * 100 + "\n"
+    assert error_of(write_scenario(text=text)).message == "nesting deeper than 64 levels"
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+
+VOCAB = [
+    "name", "description", "as_of", "horizon_days", "report_horizons_days", "oil", "spot",
+    "short_term", "long_term", "half_life", "vol", "drift", "factor_correlation",
+    "innovations", "regimes", "jumps", "model", "physical", "world_demand", "events",
+    "offsets", "probability", "timing", "requires", "excludes", "supply", "change",
+    "profile", "shape", "value", "unit", "dist", "rationale", "low", "high", "mode",
+    "values", "weights", "extends", "report", "brent_thresholds", "<<", "normal",
+]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(VOCAB)
+    | st.dates()
+)
+keys = st.sampled_from(VOCAB) | st.text(max_size=8) | st.integers(-5, 5)
+documents = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(keys, children, max_size=5),
+    max_leaves=25,
+)
+
+
+def _only_scenario_errors(path: Path) -> None:
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        assert str(exc)
+        assert exc.message
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(doc=documents)
+def test_fuzz_nested_documents(tmp_path: Path, doc: Any) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    _only_scenario_errors(path)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(overrides=st.dictionaries(st.sampled_from(VOCAB), documents, max_size=3))
+def test_fuzz_near_valid_documents(tmp_path: Path, overrides: dict[str, Any]) -> None:
+    doc = scenario_doc()
+    doc.update(overrides)
+    for section in ("oil", "physical"):
+        if isinstance(overrides.get(section), dict):
+            doc[section] = {**scenario_doc()[section], **overrides[section]}
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    _only_scenario_errors(path)
+
+
+yaml_ish = st.text(
+    alphabet=st.sampled_from(list(string.printable) + ["é", "\t", "&", "*", "!", "<", "-"]),
+    max_size=300,
+)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=yaml_ish | st.lists(st.sampled_from([
+    "name: x\n", "oil:\n", "  spot: ", "{value: 1, unit: USD/bbl}", "&a ", "*a", "[", "]",
+    "!!binary aGk=", "!!python/tuple [1]", "? ", ": ", "- ", "<<: *a\n", "extends: x.yaml\n",
+    "\n", "  ", "events:\n", "  e: null\n", "---\n", "...\n", "%YAML 1.1\n", '"', "'",
+]), max_size=30).map("".join))
+def test_fuzz_text(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8")
+    _only_scenario_errors(path)
