@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from simulator import __version__
-from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, run
+from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, default_workers, run
 from simulator.errors import ScenarioError, SimulatorError
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
@@ -145,6 +145,10 @@ def run_cmd(
         Path | None,
         typer.Option("--portfolio", "-p", help="Portfolio YAML: P&L, VaR and ES of a book."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
+    ] = None,
 ) -> None:
     """Run scenarios and write tables, charts and a manifest, one directory per scenario.
 
@@ -156,7 +160,12 @@ def run_cmd(
         if book is not None:
             for item in loaded:
                 book.check_assets(item.scenario)
-        config = RunConfig(paths=paths, seed=seed, horizon_days=horizon).validated()
+        config = RunConfig(
+            paths=paths,
+            seed=seed,
+            horizon_days=horizon,
+            workers=default_workers() if workers is None else workers,
+        ).validated()
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:

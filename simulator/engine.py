@@ -8,10 +8,14 @@ only module that creates random generators.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import dataclasses
 import datetime as dt
 import math
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,12 +66,15 @@ class RunConfig:
     block_size
         Paths per block. Results depend on it (it fixes which paths share a stream), so it
         is recorded in the manifest; they do not depend on how blocks are scheduled.
+    workers
+        Local processes running blocks in parallel (1: in this process).
     """
 
     paths: int = DEFAULT_PATHS
     seed: int | None = None
     horizon_days: int | None = None
     block_size: int = DEFAULT_BLOCK_SIZE
+    workers: int = 1
 
     def validated(self) -> RunConfig:
         """A copy with the seed fixed; raises :class:`InputError` on impossible values."""
@@ -81,7 +88,9 @@ class RunConfig:
             raise InputError(f"block size must be between 1 and 1,000,000, got {self.block_size}")
         if self.seed is not None and self.seed < 0:
             raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
-        return RunConfig(self.paths, normalise_seed(self.seed), self.horizon_days, self.block_size)
+        if not 1 <= self.workers <= 256:
+            raise InputError(f"--workers must be between 1 and 256, got {self.workers}")
+        return dataclasses.replace(self, seed=normalise_seed(self.seed))
 
 
 @dataclass
@@ -378,7 +387,7 @@ def run_block(
         levels = {k: by_name[k].inverse(coords[k][:, cols]) for k in exposures}
         pnl = position_pnl(exposures, levels)
         gross = sum(abs(v) * (100.0 if kind == "dv01" else 1.0) for kind, v in exposures.values())
-        book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross)
+        book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross, keep_exact)
     return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()), daily, book)
 
 
@@ -413,6 +422,40 @@ def block_sizes(paths: int, block_size: int) -> list[int]:
     return [block_size] * full + ([rest] if rest else [])
 
 
+def _run_block_args(args: tuple[Any, ...]) -> BlockSummary:
+    return run_block(*args)
+
+
+def _blocks_in_order(args: list[tuple[Any, ...]], workers: int) -> Iterator[BlockSummary]:
+    """Run blocks, yielding their summaries in block order.
+
+    With several workers, at most ``2 * workers`` blocks are in flight, so memory stays
+    bounded however many blocks there are.
+    """
+    if workers <= 1:
+        for a in args:
+            yield run_block(*a)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: dict[int, cf.Future[BlockSummary]] = {}
+        nxt = 0
+        for i in range(len(args)):
+            while nxt < len(args) and nxt < i + 2 * workers:
+                pending[nxt] = pool.submit(_run_block_args, args[nxt])
+                nxt += 1
+            yield pending.pop(i).result()
+
+
+def default_workers() -> int:
+    """Worker processes by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def run(
     loaded: sc.LoadedScenario,
     config: RunConfig,
@@ -441,7 +484,7 @@ def run(
     scenario = loaded.scenario
     n_steps = config.horizon_days or scenario.horizon_days
     horizons = scenario.horizons(n_steps)
-    n_series = 1 + len(scenario.assets)
+    n_series = 1 + len(scenario.assets) + (portfolio is not None)
     keep_exact = config.paths * len(horizons) * n_series <= EXACT_BUDGET_VALUES
     exposures = None
     tail_size = 0
@@ -451,14 +494,19 @@ def run(
         tail_size = PortfolioSummary.tail_size_for(config.paths)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
+    sizes = block_sizes(config.paths, config.block_size)
+    args = [
+        (scenario, config.seed, b, n, n_steps, horizons, keep_exact, exposures, tail_size)
+        for b, n in enumerate(sizes)
+    ]
+    workers = min(config.workers, len(sizes))
     total: BlockSummary | None = None
     done = 0
-    for block, n in enumerate(block_sizes(config.paths, config.block_size)):
-        part = run_block(
-            scenario, config.seed, block, n, n_steps, horizons, keep_exact, exposures, tail_size
-        )
+    for part in _blocks_in_order(args, workers):
+        # Merge strictly in block order: the floating-point result is then the same
+        # whatever the schedule.
         total = part if total is None else total.merge(part)
-        done += n
+        done += part.n_paths
         if progress is not None:
             progress(done, config.paths)
     assert total is not None

@@ -219,6 +219,7 @@ class PortfolioSummary:
     width: float
     half_range: float
     losses: np.ndarray  # (h,) count of paths with P&L < 0
+    exact: np.ndarray | None = None  # (n, h) total P&L per path, while within the budget
 
     @staticmethod
     def tail_size_for(total_paths: int) -> int:
@@ -263,6 +264,7 @@ class PortfolioSummary:
             width=width,
             half_range=half,
             losses=(total < 0).sum(axis=0),
+            exact=total if keep_exact else None,
         )
 
     def merge(self, other: PortfolioSummary) -> PortfolioSummary:
@@ -282,6 +284,9 @@ class PortfolioSummary:
             width=self.width,
             half_range=self.half_range,
             losses=self.losses + other.losses,
+            exact=None
+            if self.exact is None or other.exact is None
+            else np.concatenate([self.exact, other.exact]),
         )
 
     @property
@@ -361,13 +366,17 @@ class PortfolioSummary:
                         out.append(("portfolio", h, stat, value, se))
         return out
 
-    def density(self, i: int, coarsen: int = 50) -> tuple[np.ndarray, np.ndarray]:
-        """Bin centres (USD) and density of total P&L at horizon index ``i``."""
+    def density(self, i: int, n_bins: int = 120) -> tuple[np.ndarray, np.ndarray]:
+        """Bin centres (USD) and density of total P&L at horizon index ``i``, about
+        ``n_bins`` merged bins over the occupied range."""
         inner = self.counts[i, 1:-1]
-        n_bins = inner.shape[0] - inner.shape[0] % coarsen
-        merged = inner[:n_bins].reshape(-1, coarsen).sum(axis=1)
+        used = np.flatnonzero(inner)
+        first, last = (int(used[0]), int(used[-1]) + 1) if used.size else (0, inner.shape[0])
+        coarsen = max(1, (last - first) // n_bins)
+        usable = (last - first) - (last - first) % coarsen
+        merged = inner[first : first + usable].reshape(-1, coarsen).sum(axis=1)
         width = self.width * coarsen
-        centres = -self.half_range + width * (np.arange(merged.shape[0]) + 0.5)
+        centres = -self.half_range + first * self.width + width * (np.arange(merged.shape[0]) + 0.5)
         return centres, merged / (max(self.n, 1) * width)
 
 

@@ -94,12 +94,16 @@ class _QuantityBase(BaseModel):
         raise NotImplementedError
 
     def mean(self) -> float:
-        """Expected value."""
-        return float(self.frozen().mean())
+        """Expected value (closed form; scipy is not imported on this path)."""
+        raise NotImplementedError
+
+    def variance(self) -> float:
+        """Variance (closed form; infinite for laws without one)."""
+        raise NotImplementedError
 
     def second_moment(self) -> float:
-        """``E[X^2]`` (infinite for laws without one)."""
-        return float(self.frozen().moment(2))
+        """``E[X^2]``."""
+        return self.variance() + self.mean() ** 2
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` independent values, shape ``(n,)``, float64.
@@ -129,8 +133,8 @@ class Fixed(_QuantityBase):
     def mean(self) -> float:
         return self.value
 
-    def second_moment(self) -> float:
-        return self.value * self.value
+    def variance(self) -> float:
+        return 0.0
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # A fixed value consumes no random numbers, so switching a quantity between fixed
@@ -159,6 +163,12 @@ class Normal(_QuantityBase):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.normal(self.mean_, self.sd, size=n)
 
+    def mean(self) -> float:
+        return self.mean_
+
+    def variance(self) -> float:
+        return self.sd**2
+
     def describe(self) -> str:
         return f"normal(mean {self.mean_:g}, sd {self.sd:g}) {self.unit}"
 
@@ -180,6 +190,12 @@ class LogNormal(_QuantityBase):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.lognormal(math.log(self.median), self.sigma, size=n)
+
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2.0)
+
+    def variance(self) -> float:
+        return self.median**2 * math.expm1(self.sigma**2) * math.exp(self.sigma**2)
 
     def describe(self) -> str:
         return f"lognormal(median {self.median:g}, sigma {self.sigma:g}) {self.unit}"
@@ -211,6 +227,13 @@ class Triangular(_QuantityBase):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.triangular(self.low, self.mode, self.high, size=n)
 
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3.0
+
+    def variance(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18.0
+
     def describe(self) -> str:
         return f"triangular({self.low:g}, {self.mode:g}, {self.high:g}) {self.unit}"
 
@@ -238,6 +261,12 @@ class Uniform(_QuantityBase):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size=n)
+
+    def mean(self) -> float:
+        return (self.low + self.high) / 2.0
+
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12.0
 
     def describe(self) -> str:
         return f"uniform({self.low:g}, {self.high:g}) {self.unit}"
@@ -268,6 +297,13 @@ class Beta(_QuantityBase):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.low + (self.high - self.low) * rng.beta(self.a, self.b, size=n)
+
+    def mean(self) -> float:
+        return self.low + (self.high - self.low) * self.a / (self.a + self.b)
+
+    def variance(self) -> float:
+        ab = self.a + self.b
+        return (self.high - self.low) ** 2 * self.a * self.b / (ab * ab * (ab + 1.0))
 
     def describe(self) -> str:
         return f"beta(a {self.a:g}, b {self.b:g}) on [{self.low:g}, {self.high:g}] {self.unit}"
@@ -303,8 +339,8 @@ class Discrete(_QuantityBase):
     def mean(self) -> float:
         return float(np.dot(self.values, self.weights))
 
-    def second_moment(self) -> float:
-        return float(np.dot(np.square(self.values), self.weights))
+    def variance(self) -> float:
+        return float(np.dot(np.square(self.values), self.weights)) - self.mean() ** 2
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         p = np.asarray(self.weights, dtype=np.float64)
@@ -336,7 +372,10 @@ class StudentT(_QuantityBase):
         return self.loc + self.scale * rng.standard_t(self.df, size=n)
 
     def mean(self) -> float:
-        return self.loc
+        return self.loc if self.df > 1 else math.nan
+
+    def variance(self) -> float:
+        return self.scale**2 * self.df / (self.df - 2.0) if self.df > 2 else math.inf
 
     def describe(self) -> str:
         return f"student_t(df {self.df:g}, loc {self.loc:g}, scale {self.scale:g}) {self.unit}"
@@ -359,6 +398,12 @@ class Laplace(_QuantityBase):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.laplace(self.loc, self.scale, size=n)
+
+    def mean(self) -> float:
+        return self.loc
+
+    def variance(self) -> float:
+        return 2.0 * self.scale**2
 
     def describe(self) -> str:
         return f"laplace(loc {self.loc:g}, scale {self.scale:g}) {self.unit}"

@@ -208,11 +208,15 @@ class SeriesSpec:
 class Histogram:
     """Fixed-bin counts of a transformed value on several dates, mergeable exactly.
 
-    ``counts`` has shape ``(n_dates, n_bins + 2)``: underflow, bins, overflow.
+    The full grid has ``n_bins + 2`` cells per date: underflow, ``n_bins`` bins of width
+    :data:`BIN_WIDTH` over ``[-HALF_RANGE, HALF_RANGE)``, overflow. Only the occupied
+    cells are stored: ``counts`` has shape ``(n_dates, m)`` and holds cells
+    ``offset .. offset + m - 1`` of the grid.
     """
 
     kind: Literal["log", "linear"]
     counts: np.ndarray
+    offset: int
     low: np.ndarray  # (n_dates,) smallest value seen
     high: np.ndarray  # (n_dates,) largest value seen
 
@@ -224,6 +228,11 @@ class Histogram:
     def half_range(self) -> float:
         return HALF_RANGE[self.kind]
 
+    @property
+    def n_cells(self) -> int:
+        """Cells in the full grid, under- and overflow included."""
+        return round(2 * self.half_range / self.width) + 2
+
     @classmethod
     def of(cls, kind: Literal["log", "linear"], x: np.ndarray) -> Histogram:
         """Histogram of ``x``, shape ``(n_paths, n_dates)``, per date."""
@@ -232,15 +241,25 @@ class Histogram:
         n_dates = x.shape[1]
         idx = np.floor((x + half) / width).astype(np.int64) + 1
         np.clip(idx, 0, n_bins + 1, out=idx)
-        idx += (np.arange(n_dates) * (n_bins + 2))[None, :]
-        counts = np.bincount(idx.ravel(), minlength=n_dates * (n_bins + 2))
-        return cls(kind, counts.reshape(n_dates, n_bins + 2), x.min(axis=0), x.max(axis=0))
+        lo, hi = int(idx.min()), int(idx.max())
+        m = hi - lo + 1
+        idx -= lo
+        idx += (np.arange(n_dates) * m)[None, :]
+        counts = np.bincount(idx.ravel(), minlength=n_dates * m).reshape(n_dates, m)
+        return cls(kind, counts, lo, x.min(axis=0), x.max(axis=0))
 
     def merge(self, other: Histogram) -> Histogram:
         """Counts of both samples (exact)."""
+        lo = min(self.offset, other.offset)
+        hi = max(self.offset + self.counts.shape[1], other.offset + other.counts.shape[1])
+        counts = np.zeros((self.counts.shape[0], hi - lo), dtype=np.int64)
+        for h in (self, other):
+            start = h.offset - lo
+            counts[:, start : start + h.counts.shape[1]] += h.counts
         return Histogram(
             self.kind,
-            self.counts + other.counts,
+            counts,
+            lo,
             np.minimum(self.low, other.low),
             np.maximum(self.high, other.high),
         )
@@ -249,33 +268,40 @@ class Histogram:
         """Quantiles at levels ``q`` (shape ``(m,)``) for every date: ``(n_dates, m)``.
 
         Linear interpolation inside the bin holding the quantile; values in the under- or
-        overflow bins are clamped to the smallest or largest value seen.
+        overflow cells are clamped to the smallest or largest value seen.
         """
-        n_dates, n_cells = self.counts.shape
+        n_dates = self.counts.shape[0]
+        rows = np.arange(n_dates)
         total = self.counts[0].sum()
         cum = np.cumsum(self.counts, axis=1)
         out = np.empty((n_dates, len(q)))
-        edges0 = -self.half_range
         for j, level in enumerate(np.clip(q, 0.0, 1.0)):
             target = level * total
-            cell = np.argmax(cum >= target, axis=1)  # first cell reaching the target
-            below = np.where(cell > 0, cum[np.arange(n_dates), np.maximum(cell - 1, 0)], 0)
-            inside = self.counts[np.arange(n_dates), cell]
+            local = np.argmax(cum >= target, axis=1)  # first cell reaching the target
+            below = np.where(local > 0, cum[rows, np.maximum(local - 1, 0)], 0)
+            inside = self.counts[rows, local]
             frac = np.where(inside > 0, (target - below) / np.maximum(inside, 1), 0.5)
-            value = edges0 + (cell - 1 + frac) * self.width
+            cell = local + self.offset
+            value = -self.half_range + (cell - 1 + frac) * self.width
             value = np.where(cell == 0, self.low, value)
-            value = np.where(cell == n_cells - 1, self.high, value)
+            value = np.where(cell == self.n_cells - 1, self.high, value)
             out[:, j] = np.clip(value, self.low, self.high)
         return out
 
-    def density(self, date: int, coarsen: int = 20) -> tuple[np.ndarray, np.ndarray]:
-        """Bin centres and probability density on ``date``, with bins merged by ``coarsen``."""
-        inner = self.counts[date, 1:-1]
-        n_bins = inner.shape[0] - inner.shape[0] % coarsen
-        merged = inner[:n_bins].reshape(-1, coarsen).sum(axis=1)
+    def density(self, date: int, n_bins: int = 120) -> tuple[np.ndarray, np.ndarray]:
+        """Bin centres and probability density on ``date``, about ``n_bins`` merged bins
+        over the occupied range (under- and overflow left out)."""
+        row = self.counts[date]
+        total = max(int(row.sum()), 1)
+        first = 1 if self.offset == 0 else 0
+        last = row.shape[0] - (1 if self.offset + row.shape[0] == self.n_cells else 0)
+        inner = row[first:last]
+        coarsen = max(1, inner.shape[0] // n_bins)
+        usable = inner.shape[0] - inner.shape[0] % coarsen
+        merged = inner[:usable].reshape(-1, coarsen).sum(axis=1)
         width = self.width * coarsen
-        centres = -self.half_range + width * (np.arange(merged.shape[0]) + 0.5)
-        total = max(int(self.counts[date].sum()), 1)
+        start = -self.half_range + (self.offset + first - 1) * self.width
+        centres = start + width * (np.arange(merged.shape[0]) + 0.5)
         return centres, merged / (total * width)
 
 

@@ -81,6 +81,13 @@ def test_excludes_never_co_occur() -> None:
     assert abs(cond - 0.5) < 4 * binomial_se(0.5, int((~a.occurred).sum()))
 
 
+def test_excludes_only_an_event_that_happened_by_its_own_day() -> None:
+    out = draws({"late": event(1.0, 10), "early": event(1.0, 3, excludes=["late"]),
+                 "after": event(1.0, 12, excludes=["late"])}, n=100)
+    assert out.outcomes["early"].occurred.all()  # the excluded event comes later
+    assert not out.outcomes["after"].eligible.any()
+
+
 def test_requires_all_of_several() -> None:
     out = draws({"a": event(0.5), "b": event(0.5), "c": event(1.0, requires=["a", "b"])}, n=5_000)
     a, b, c = (out.outcomes[k].occurred for k in "abc")
@@ -221,7 +228,10 @@ def test_decay_profile() -> None:
     assert values[3] == pytest.approx(-4.0, rel=1e-15)
     assert values[5] == pytest.approx(-2.0, rel=1e-15)
     assert values[7] == pytest.approx(-1.0, rel=1e-15)
-    np.testing.assert_array_equal(active, np.arange(16) >= 3)
+    # Under way until down to 5% of its size: log2(20) = 4.32 half-lives = 8.6 days.
+    days = np.arange(16)
+    np.testing.assert_array_equal(active, (days >= 3) & (days - 3 < 2 * math.log2(20)))
+    assert values[15] == pytest.approx(-4.0 * 2 ** (-6), rel=1e-12)  # still decaying
 
 
 def test_supply_changes_of_several_events_add_up() -> None:
@@ -310,6 +320,16 @@ def test_offset_volume_exhaustion() -> None:
     assert r[2 + full] == pytest.approx((volume - full * per_day) / CALENDAR_DAYS_PER_TRADING_DAY)
     np.testing.assert_allclose(r[3 + full :], 0.0, atol=1e-12)
     assert r.sum() * CALENDAR_DAYS_PER_TRADING_DAY == pytest.approx(volume, rel=1e-12)
+
+
+def test_offset_trigger() -> None:
+    loss = np.where(np.arange(21) >= 2, -3.0, 0.0)
+    loss[10:] = -1.0
+    net, added = offsets_of(
+        {"o": offset(10, 1.0, 0, trigger=q(2.0, "mb/d"))}, loss[None, :]
+    )
+    expected = np.where((np.arange(21) >= 2) & (np.arange(21) < 10), 3.0, 0.0)
+    np.testing.assert_allclose(added["o"][0], expected)
 
 
 def test_offset_impaired_by_an_active_event() -> None:

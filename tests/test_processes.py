@@ -182,8 +182,9 @@ def _t_even_moment(df: float, k: int) -> float:
 
 
 def test_normal_innovations_shape() -> None:
+    # Factor-major layout: (k, n_paths, n_steps).
     z = NormalInnovations(7).draw(np.random.default_rng(0), 5, 2)
-    assert z.shape == (7, 5, 2)
+    assert z.shape == (2, 7, 5)
 
 
 def test_student_t_unit_variance_and_kurtosis() -> None:
@@ -207,25 +208,26 @@ def test_student_t_shares_the_mixing_variable_across_components() -> None:
     # x_i = z_i sqrt((df-2)/W): uncorrelated, but Cov(x1^2, x2^2) = 2 / (df - 4).
     df, n, steps = 10.0, 4_000, 100
     x = StudentTInnovations(np.full(n, df)).draw(np.random.default_rng(304), steps, 2)
-    x1, x2 = x[..., 0].ravel(), x[..., 1].ravel()
+    assert x.shape == (2, n, steps)
+    x1, x2 = x[0].ravel(), x[1].ravel()
     prod = x1 * x2
     assert close(prod.mean(), 0.0, prod.std() / math.sqrt(prod.size))
     sq = x1 * x1 * x2 * x2
     assert close(sq.mean() - 1.0, 2 / (df - 4), sq.std() / math.sqrt(sq.size))
 
 
-def test_student_t_matches_reference_draws() -> None:
-    df = np.array([5.0, 8.0, 30.0])
-    got = StudentTInnovations(df).draw(np.random.default_rng(9), 4, 2)
+@pytest.mark.parametrize("df", [[5.0, 8.0, 30.0], [6.0, 6.0, 6.0]])
+def test_student_t_matches_reference_draws(df: list[float]) -> None:
+    got = StudentTInnovations(np.array(df)).draw(np.random.default_rng(9), 4, 2)
+    assert got.shape == (2, 3, 4)
     rng = np.random.default_rng(9)
-    z = rng.standard_normal((3, 4, 2))
-    w = rng.chisquare(np.broadcast_to(df[:, None], (3, 4)))
-    for i in range(3):
-        for t in range(4):
-            for k in range(2):
-                assert got[i, t, k] == pytest.approx(
-                    z[i, t, k] * math.sqrt((df[i] - 2) / w[i, t]), rel=1e-14
-                )
+    z = rng.standard_normal((2, 3, 4))
+    w = [[rng.chisquare(df[i]) for _ in range(4)] for i in range(3)]
+    for k in range(2):
+        for i in range(3):
+            for t in range(4):
+                expected = z[k, i, t] * math.sqrt((df[i] - 2) / w[i][t])
+                assert got[k, i, t] == pytest.approx(expected, rel=1e-14)
 
 
 # --------------------------------------------------------------------------- jumps
@@ -394,3 +396,29 @@ def test_build_draws_parameters_per_path() -> None:
 def test_build_rejects_an_unknown_spec() -> None:
     with pytest.raises(TypeError, match=r"no process for Physical; known specs: "):
         processes.build(make_scenario().physical, np.random.default_rng(0), 1)
+
+
+def test_ordinary_shock_sd_is_its_calm_day_standard_deviation() -> None:
+    rho, lam, b = 0.4, 20.0, 0.04
+    scenario = make_scenario({"oil": {
+        "factor_correlation": q(rho, "correlation"),
+        "jumps": {
+            "model": "poisson",
+            "intensity_calm": q(lam, "per year"),
+            "intensity_stressed": q(lam, "per year"),
+            "size": {"dist": "laplace", "loc": 0.0, "scale": b, "unit": "log return",
+                     "rationale": "abc"},
+        },
+    }})
+    n, steps = 20_000, 40
+    oil = simulate_oil(scenario, Streams(32, 0), n, steps)
+    assert oil.ordinary_shock.shape == (n, steps)
+    kappa = math.log(2) * DAYS_PER_YEAR / 20
+    phi = 2 ** (-1 / 20)
+    sd_short = 0.25 * math.sqrt((1 - phi**2) / (2 * kappa))
+    sd_long = 0.15 / math.sqrt(DAYS_PER_YEAR)
+    var = sd_short**2 + sd_long**2 + 2 * rho * sd_short * sd_long + lam * 2 * b * b / 252
+    np.testing.assert_allclose(oil.shock_sd, math.sqrt(var), rtol=1e-12)
+    x = oil.ordinary_shock.ravel()
+    se = math.sqrt(np.mean((x - x.mean()) ** 4) - x.var() ** 2) / math.sqrt(x.size)
+    assert close(x.var(), var, se)

@@ -45,7 +45,7 @@ def fan_chart(result: RunResult, series_name: str = "brent", ax: object = None) 
     """
     series = result.summary.series[series_name]
     dates = result.dates()
-    fan_dates = dates[series.fan_days].astype("datetime64[D]").astype(object)
+    fan_dates = mdates.date2num(dates[series.fan_days])
     q = series.fan_quantiles(np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
     if ax is None:
         fig = Figure(figsize=(9, 5), dpi=110)
@@ -55,7 +55,7 @@ def fan_chart(result: RunResult, series_name: str = "brent", ax: object = None) 
         fig = axes.figure  # type: ignore[attr-defined]
     axes.fill_between(fan_dates, q[:, 0], q[:, 4], color=_BLUE, alpha=0.18, lw=0, label="5–95%")
     axes.fill_between(fan_dates, q[:, 1], q[:, 3], color=_BLUE, alpha=0.35, lw=0, label="25–75%")
-    all_dates = dates.astype("datetime64[D]").astype(object)
+    all_dates = mdates.date2num(dates)
     for i, path in enumerate(series.samples[:5]):
         axes.plot(
             all_dates,
@@ -80,6 +80,7 @@ def fan_chart(result: RunResult, series_name: str = "brent", ax: object = None) 
         f"{_series_label(series)} — {result.scenario.name} "
         f"({result.summary.n_paths:,} paths, seed {result.config.seed})"
     )
+    axes.xaxis_date()
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="upper left", fontsize=8, frameon=False)
@@ -142,13 +143,15 @@ def assets_fan_chart(result: RunResult) -> Figure:
     dates = result.dates()
     for ax, name in zip(axes.flat, names, strict=False):
         series = result.summary.series[name]
-        fan_dates = dates[series.fan_days].astype("datetime64[D]").astype(object)
+        fan_dates = mdates.date2num(dates[series.fan_days])
         q = series.fan_quantiles(np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
         ax.fill_between(fan_dates, q[:, 0], q[:, 4], color=_BLUE, alpha=0.18, lw=0)
         ax.fill_between(fan_dates, q[:, 1], q[:, 3], color=_BLUE, alpha=0.35, lw=0)
         ax.plot(fan_dates, q[:, 2], color=_BLUE, lw=1.5)
         ax.axhline(series.spec.start, color="#b22222", lw=0.8, ls="--")
         ax.set_title(f"{_label(result, name)} ({series.spec.unit})", fontsize=9)
+        ax.xaxis_date()
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, len(fan_dates) // 120)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)

@@ -1,0 +1,272 @@
+"""Engine: reproducibility, block merging, event counts, and the shipped scenarios' ordering."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import SCENARIOS, event, q
+from simulator.engine import (
+    RunConfig,
+    block_sizes,
+    fan_days,
+    run,
+    run_block,
+)
+from simulator.errors import InputError, RuntimeFailure
+from simulator.scenario import load_scenario
+
+Rows = dict[tuple[str, int, str], tuple[float, float]]
+
+
+def rows_of(result: Any) -> Rows:
+    out: Rows = {}
+    for series in result.summary.series.values():
+        for name, h, stat, value, se in series.rows():
+            out[(name, h, stat)] = (value, se)
+    return out
+
+
+def load(write_scenario: Any, overrides: dict[str, Any] | None = None, name: str = "s.yaml"):
+    return load_scenario(write_scenario(overrides, name=name))
+
+
+EVENTS = {
+    "a": event(0.3, 2, risk_premium={"size": q(5.0, "USD/bbl"), "half_life": q(10, "trading days")}),
+    "b": event(0.5, 3, requires=["a"], supply={"change": q(-1.0, "mb/d"),
+                                                "profile": {"shape": "step"}}),
+    "c": event(0.4, 2, excludes=["a"], stressed_for=q(5, "trading days")),
+    "late": event(0.6, {"dist": "uniform", "low": 0, "high": 40, "unit": "trading days",
+                        "rationale": "abc"}),
+}
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_same_rows(write_scenario: Any) -> None:
+    loaded = load(write_scenario, {"events": EVENTS})
+    config = RunConfig(paths=2_000, seed=42, block_size=700)
+    first, second = run(loaded, config), run(loaded, config)
+    assert rows_of(first) == rows_of(second)
+    np.testing.assert_array_equal(first.summary.events.occurred, second.summary.events.occurred)
+
+
+def test_different_seed_different_rows(write_scenario: Any) -> None:
+    loaded = load(write_scenario, {"events": EVENTS})
+    a = rows_of(run(loaded, RunConfig(paths=2_000, seed=1)))
+    b = rows_of(run(loaded, RunConfig(paths=2_000, seed=2)))
+    assert a.keys() == b.keys()
+    assert a[("brent", 20, "mean")] != b[("brent", 20, "mean")]
+    assert a[("brent", 20, "p50")] != b[("brent", 20, "p50")]
+
+
+def test_blocks_computed_in_any_order_merge_to_the_run(write_scenario: Any) -> None:
+    loaded = load(write_scenario, {"events": EVENTS})
+    result = run(loaded, RunConfig(paths=2_500, seed=9, block_size=1_000))
+    s = loaded.scenario
+    sizes = block_sizes(2_500, 1_000)
+    assert sizes == [1_000, 1_000, 500]
+    # Each block is a pure function of (seed, block index): compute them last first.
+    parts = {
+        b: run_block(s, 9, b, n, s.horizon_days, s.horizons(), True)
+        for b, n in reversed(list(enumerate(sizes)))
+    }
+    total = parts[0].merge(parts[1]).merge(parts[2])
+    assert total.n_paths == 2_500
+    mine = total.series["brent"].rows()
+    assert mine == result.summary.series["brent"].rows()
+    np.testing.assert_array_equal(total.events.occurred, result.summary.events.occurred)
+
+
+def test_common_random_numbers_across_scenarios(write_scenario: Any) -> None:
+    # An event that moves only the risk-off factor leaves every Brent draw unchanged.
+    plain = load(write_scenario, {"events": EVENTS}, name="plain.yaml")
+    extra = load(write_scenario, {"events": {**EVENTS, "scare": event(0.5, 3, risk_off={
+        "size": q(1.0, "risk-off units"), "half_life": q(5, "trading days")})}}, name="x.yaml")
+    config = RunConfig(paths=1_500, seed=3)
+    assert rows_of(run(plain, config)) == rows_of(run(extra, config))
+
+
+# --------------------------------------------------------------------------- event counts
+
+
+def test_event_frequencies_in_a_run(write_scenario: Any) -> None:
+    n = 20_000
+    result = run(load(write_scenario, {"events": EVENTS}), RunConfig(paths=n, seed=11))
+    counts = result.summary.events
+    assert counts.names == ["a", "b", "c", "late"]
+    occ = dict(zip(counts.names, counts.occurred.tolist(), strict=True))
+    elig = dict(zip(counts.names, counts.eligible.tolist(), strict=True))
+    within = dict(zip(counts.names, counts.within_horizon.tolist(), strict=True))
+
+    def ok(k: int, m: int, p: float) -> bool:
+        return abs(k / m - p) < 4 * math.sqrt(p * (1 - p) / m)
+
+    assert elig["a"] == n
+    assert ok(occ["a"], n, 0.3)
+    assert elig["b"] == occ["a"]
+    assert ok(occ["b"], elig["b"], 0.5)
+    assert elig["c"] == n - occ["a"]  # excluded where a happened (same day)
+    assert ok(occ["c"], elig["c"], 0.4)
+    assert ok(occ["late"], n, 0.6)
+    # Timing uniform on [0, 40] and a 20-day horizon: half of the events fall inside it.
+    assert ok(within["late"], n, 0.3)
+    assert within["a"] == occ["a"]
+    assert (counts.within_horizon <= counts.occurred).all()
+
+
+def test_no_regimes_no_stress(write_scenario: Any) -> None:
+    result = run(load(write_scenario), RunConfig(paths=500, seed=1))
+    assert result.summary.stressed_share == 0.0
+
+
+def test_forced_stress_counts_in_the_stressed_share(write_scenario: Any) -> None:
+    loaded = load(write_scenario, {"events": {"e": event(1.0, 1, stressed_for=q(5, "trading days"))}})
+    result = run(loaded, RunConfig(paths=300, seed=1))
+    assert result.summary.stressed_share == pytest.approx(5 / 20)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (RunConfig(paths=0, seed=1), "--paths must be between 1 and 100,000,000, got 0"),
+        (RunConfig(paths=10, seed=1, horizon_days=0),
+         "--horizon must be between 1 and 2520 trading days, got 0"),
+        (RunConfig(paths=10, seed=1, horizon_days=2521),
+         "--horizon must be between 1 and 2520 trading days, got 2521"),
+        (RunConfig(paths=10, seed=1, block_size=0),
+         "block size must be between 1 and 1,000,000, got 0"),
+        (RunConfig(paths=10, seed=-1), "--seed must be a non-negative integer, got -1"),
+    ],
+)
+def test_invalid_config(config: RunConfig, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        config.validated()
+    assert str(info.value) == message
+    assert info.value.exit_code == 2
+
+
+def test_seed_none_is_drawn_and_recorded(write_scenario: Any) -> None:
+    result = run(load(write_scenario), RunConfig(paths=10, seed=None))
+    assert isinstance(result.config.seed, int)
+    assert result.config.seed >= 0
+
+
+def test_horizon_override_and_dates(write_scenario: Any) -> None:
+    result = run(load(write_scenario), RunConfig(paths=100, seed=1, horizon_days=7))
+    assert result.n_steps == 7
+    assert result.horizons == [5, 7]
+    assert {h for _, h, _ in rows_of(result)} == {5, 7}
+    dates = result.dates()
+    assert dates.shape == (8,)
+    assert str(dates[0]) == "2026-02-06"  # a Friday
+    assert str(dates[1]) == "2026-02-09"
+    assert np.is_busday(dates).all()
+
+
+def test_fan_days_include_the_horizons() -> None:
+    days = fan_days(1000, [5, 21, 63, 126, 1000])
+    assert days[0] == 0
+    assert days[-1] == 1000
+    assert {5, 21, 63, 126} <= set(days.tolist())
+    assert len(days) <= 260 + 5
+    np.testing.assert_array_equal(fan_days(10, [10]), np.arange(11))
+
+
+def test_exploding_price_is_a_runtime_failure(write_scenario: Any) -> None:
+    loaded = load(write_scenario, {"horizon_days": 2520, "report_horizons_days": [2520],
+                                   "oil": {"long_term": {"vol": q(5.0, "annualised")}}})
+    with pytest.raises(RuntimeFailure, match=r"Brent left the range \(0, 1e6\) USD/bbl"):
+        run(loaded, RunConfig(paths=200, seed=1))
+
+
+def test_mean_matches_the_closed_form_without_events(write_scenario: Any) -> None:
+    # Normal innovations, no regimes, no jumps, no events: log Brent at t is normal with
+    # mean ln(spot) + mu t and the two-factor variance, so E[Brent] = spot exp(mu t + v/2).
+    n, t = 20_000, 20
+    result = run(load(write_scenario, {"oil": {"long_term": {"drift": q(0.2, "per year")}}}),
+                 RunConfig(paths=n, seed=5))
+    kappa, phi = math.log(2) * 252 / 20, 2 ** (-1 / 20)
+    v = 0.25**2 * (1 - phi ** (2 * t)) / (2 * kappa) + 0.15**2 * t / 252
+    mean, se = rows_of(result)[("brent", t, "mean")]
+    assert abs(mean - 70 * math.exp(0.2 * t / 252 + v / 2)) < 4 * se
+    median, se_median = rows_of(result)[("brent", t, "p50")]
+    assert abs(median - 70 * math.exp(0.2 * t / 252)) < 4 * se_median
+
+
+# --------------------------------------------------------------------------- shipped scenarios
+
+
+SHIPPED_PATHS = 10_000
+SHIPPED_SEED = 20260206
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Any:
+    cache: dict[str, Rows] = {}
+
+    def get(name: str) -> Rows:
+        if name not in cache:
+            path: Path = SCENARIOS / f"{name}.yaml"
+            if not path.is_file():
+                pytest.skip(f"scenarios/{name}.yaml is not in the repository yet")
+            result = run(load_scenario(path), RunConfig(paths=SHIPPED_PATHS, seed=SHIPPED_SEED))
+            cache[name] = rows_of(result)
+        return cache[name]
+
+    return get
+
+
+def stat(rows: Rows, h: int, name: str) -> tuple[float, float]:
+    return rows[("brent", h, name)]
+
+
+def greater(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """``a`` exceeds ``b`` by more than four combined standard errors."""
+    return a[0] - b[0] > 4 * math.hypot(a[1], b[1])
+
+
+@pytest.mark.parametrize("name", ["baseline", "deal_reached", "talks_fail", "sanctions_lifted"])
+def test_shipped_scenario_runs(shipped: Any, name: str) -> None:
+    rows = shipped(name)
+    for h in (5, 21, 63, 126):
+        q05, q50, q95 = (stat(rows, h, s)[0] for s in ("p05", "p50", "p95"))
+        assert 0 < q05 < q50 < q95
+        assert all(math.isfinite(v) and math.isfinite(se) for v, se in rows.values())
+
+
+def test_talks_fail_above_baseline_above_deal(shipped: Any) -> None:
+    base, fail, deal = shipped("baseline"), shipped("talks_fail"), shipped("deal_reached")
+    assert greater(stat(fail, 126, "p50"), stat(base, 126, "p50"))
+    assert greater(stat(base, 126, "p50"), stat(deal, 126, "p50"))
+
+
+def test_sanctions_lifted_below_baseline(shipped: Any) -> None:
+    assert greater(stat(shipped("baseline"), 126, "p50"), stat(shipped("sanctions_lifted"), 126, "p50"))
+
+
+def test_talks_fail_wider_than_baseline(shipped: Any) -> None:
+    def width(rows: Rows) -> tuple[float, float]:
+        (lo, se_lo), (hi, se_hi) = stat(rows, 126, "p05"), stat(rows, 126, "p95")
+        return hi - lo, math.hypot(se_lo, se_hi)
+
+    assert greater(width(shipped("talks_fail")), width(shipped("baseline")))
+
+
+def test_sanctions_gap_grows_with_the_horizon(shipped: Any) -> None:
+    base, sanc = shipped("baseline"), shipped("sanctions_lifted")
+
+    def gap(h: int) -> tuple[float, float]:
+        (b, se_b), (s, se_s) = stat(base, h, "p50"), stat(sanc, h, "p50")
+        return b - s, math.hypot(se_b, se_s)
+
+    assert gap(21)[0] > 0
+    assert greater(gap(126), gap(21))
