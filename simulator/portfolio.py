@@ -235,8 +235,12 @@ class PortfolioSummary:
         pnl: np.ndarray,
         tail_size: int,
         gross: float,
+        keep_exact: bool = False,
     ) -> PortfolioSummary:
-        """Summarise one block: ``pnl`` is ``(n_paths, h, n_positions)``, USD."""
+        """Summarise one block: ``pnl`` is ``(n_paths, h, n_positions)``, USD.
+
+        ``keep_exact`` keeps every path's total P&L at the horizons (for comparisons).
+        """
         total = pnl.sum(axis=2)
         tails = []
         for i in range(len(horizons)):
