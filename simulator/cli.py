@@ -17,7 +17,7 @@ from rich.table import Table
 
 from simulator import __version__
 from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, default_workers, run
-from simulator.errors import ScenarioError, SimulatorError
+from simulator.errors import InputError, ScenarioError, SimulatorError
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
 from simulator.scenario import LoadedScenario, load_scenario
@@ -184,6 +184,119 @@ def run_cmd(
         raise _fail(exc) from None
     except KeyboardInterrupt:
         err.print("Interrupted: nothing was written for the unfinished scenario.")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        err.print(
+            f"Error: internal error ({type(exc).__name__}: {exc}); please report it", markup=False
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command("compare")
+def compare_cmd(
+    items: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario YAML files, or run directories.", show_default=False),
+    ],
+    reference: Annotated[
+        str | None, typer.Option("--reference", "-r", help="Scenario to difference against.")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", help="Blend weights, e.g. deal_reached=0.3,talks_fail=0.7."),
+    ] = None,
+    portfolio: Annotated[
+        Path | None, typer.Option("--portfolio", "-p", help="Portfolio YAML (scenario files).")
+    ] = None,
+    paths: Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")] = 20260206,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Trading days (default: the scenarios').")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")] = Path(
+        "outputs"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing result.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path.")] = False,
+) -> None:
+    """Compare scenarios (run with common random numbers) or existing run directories.
+
+    Example: sim compare scenarios/deal_reached.yaml scenarios/talks_fail.yaml
+    scenarios/sanctions_lifted.yaml --reference deal_reached
+    --weights deal_reached=0.3,talks_fail=0.4,sanctions_lifted=0.3
+    """
+    from simulator.compare import check_comparable, compare, parse_weights
+    from simulator.output import manifest, write_comparison
+    from simulator.report.compare_report import terminal_table
+    from simulator.samples import Sample
+
+    try:
+        if len(items) < 2:
+            raise InputError("compare needs at least two scenario files or run directories")
+        dirs = [p.is_dir() for p in items]
+        if any(dirs) and not all(dirs):
+            raise InputError("give either scenario files or run directories, not both")
+        t0 = time.perf_counter()
+        samples: list[Sample] = []
+        if all(dirs):
+            if portfolio is not None:
+                raise InputError("--portfolio applies to scenario files; runs keep their own")
+            samples = [Sample.from_directory(p) for p in items]
+        else:
+            loaded = _load_all(items)
+            book = load_portfolio(portfolio) if portfolio is not None else None
+            if book is not None:
+                for item in loaded:
+                    book.check_assets(item.scenario)
+            config = RunConfig(
+                paths=paths,
+                seed=seed,
+                horizon_days=horizon,
+                workers=default_workers() if workers is None else workers,
+            ).validated()
+            for item in loaded:
+                bar = _Progress(item.scenario.name, quiet)
+                try:
+                    result = run(item, config, progress=bar, portfolio=book)
+                finally:
+                    bar.close()
+                samples.append(Sample.from_result(result, manifest(result, Path("."), [])))
+        check_comparable(samples, [str(p) for p in items])
+        names = [s.name for s in samples]
+        blend, note = parse_weights(weights, names) if weights else (None, None)
+        if note and not quiet:
+            err.print(f"Note: {note}", markup=False)
+        comparison = compare(samples, reference, blend, note)
+        target = write_comparison(
+            comparison,
+            out_dir,
+            force=force,
+            meta={
+                "wall_seconds": round(time.perf_counter() - t0, 3),
+                "inputs": [str(p) for p in items],
+            },
+        )
+        if not quiet:
+            table = Table(
+                title=f"Brent at {samples[0].horizons[-1]} trading days (USD/bbl)",
+                title_justify="left",
+            )
+            for col in ("scenario", "median ± se", f"vs {comparison.reference}", "P(>100)"):
+                table.add_column(col, justify="right")
+            for row in terminal_table(comparison):
+                table.add_row(*row)
+            out.print(table)
+        out.print(str(target.resolve()), markup=False)
+    except SimulatorError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("Interrupted: nothing was written.")
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise

@@ -25,6 +25,7 @@ from simulator import __version__
 from simulator.engine import RunResult
 from simulator.errors import InputError, RuntimeFailure
 from simulator.portfolio import describe
+from simulator.samples import series_meta
 
 __all__ = ["atomic_directory", "manifest", "target_directory", "write_run"]
 
@@ -51,6 +52,9 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        tmp.chmod(0o777 & ~mask)  # mkdtemp makes it private; the result should not be
     except OSError as exc:
         raise RuntimeFailure(f"cannot write to {parent}: {exc.strerror or exc}") from None
     try:
@@ -111,6 +115,7 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "wall_seconds": round(result.wall_seconds, 3),
         "stressed_share_of_days": result.summary.stressed_share,
         "portfolio": describe(result.portfolio) if result.portfolio is not None else None,
+        "series": series_meta(result),
         "directory": str(directory),
         "files": sorted(files),
     }
@@ -141,6 +146,7 @@ def write_run(
     Path
         The directory written.
     """
+    from simulator import samples
     from simulator.report import charts, tables
 
     if out.exists() and not out.is_dir():
@@ -172,8 +178,75 @@ def write_run(
         for name, make in figures:
             make(result).savefig(tmp / name)
             files.append(name)
+        (tmp / "fan.csv").write_text(samples.fan_csv(result), encoding="utf-8")
+        files.append("fan.csv")
+        if samples.write_paths(result, tmp / "paths.npz"):
+            files.append("paths.npz")
         if extra is not None:
             files += extra(result, tmp)
         record = manifest(result, target.resolve(), [*files, "manifest.json"])
+        (tmp / "manifest.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def write_comparison(
+    comparison: Any,
+    out: Path,
+    force: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write a comparison's tables, charts and manifest into a new directory under ``out``.
+
+    Parameters
+    ----------
+    comparison
+        A :class:`simulator.compare.Comparison`.
+    out
+        Parent directory.
+    force
+        Replace an existing directory of the same name.
+    meta
+        Extra manifest entries (command, times).
+    """
+    from simulator.report import compare_report as cr
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory")
+    name = "compare-" + "-".join(comparison.names)
+    if len(name) > 120:
+        name = name[:120]
+    target = target_directory(out, name, force)
+    with atomic_directory(target) as tmp:
+        files = {
+            "comparison.csv": cr.comparison_csv(comparison),
+            "comparison.md": cr.comparison_markdown(comparison),
+        }
+        for fname, text in files.items():
+            (tmp / fname).write_text(text, encoding="utf-8")
+        written = list(files)
+        figures = [
+            ("brent_fans.png", cr.fans_chart),
+            ("brent_densities.png", cr.densities_chart),
+            ("probabilities.png", cr.probabilities_chart),
+        ]
+        for fname, make in figures:
+            make(comparison).savefig(tmp / fname)
+            written.append(fname)
+        record = {
+            "kind": "comparison",
+            "scenarios": comparison.names,
+            "reference": comparison.reference,
+            "weights": comparison.weights,
+            "weights_note": comparison.weights_note,
+            "paired_common_random_numbers": comparison.paired,
+            "runs": [
+                _jsonable({k: v for k, v in s.meta.items() if k != "parameters"})
+                for s in comparison.samples
+            ],
+            "package_version": __version__,
+            "directory": str(target.resolve()),
+            **(meta or {}),
+        }
+        record["files"] = sorted([*written, "manifest.json"])
         (tmp / "manifest.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return target

@@ -19,7 +19,7 @@ import yaml
 
 matplotlib.use("Agg")
 
-from simulator.scenario import Scenario  # noqa: E402
+from simulator.scenario import Scenario
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import SCENARIOS, event, q
+
 from simulator import __version__
 from simulator.cli import app
 from simulator.errors import RuntimeFailure
@@ -17,7 +17,11 @@ from simulator.errors import RuntimeFailure
 FAST = ["--paths", "400", "--workers", "1", "--quiet"]
 SUMMARY_HEADER = "scenario,asset,horizon_days,statistic,value,std_error"
 OUTPUT_FILES = {
-    "summary.csv", "summary.md", "events.csv", "brent_fan.png", "brent_terminal.png",
+    "summary.csv",
+    "summary.md",
+    "events.csv",
+    "brent_fan.png",
+    "brent_terminal.png",
     "manifest.json",
 }
 
@@ -71,10 +75,13 @@ def test_every_registered_command_is_covered() -> None:
 # --------------------------------------------------------------------------- run
 
 
-SCENARIO_OVERRIDES = {"events": {
-    "shock": event(0.4, 3, risk_premium={
-        "size": q(4.0, "USD/bbl"), "half_life": q(5, "trading days")}),
-}}
+SCENARIO_OVERRIDES = {
+    "events": {
+        "shock": event(
+            0.4, 3, risk_premium={"size": q(4.0, "USD/bbl"), "half_life": q(5, "trading days")}
+        ),
+    }
+}
 
 
 @pytest.fixture
@@ -86,9 +93,8 @@ def scenario_file(write_scenario: Any) -> Path:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One scenario run three times: seeds 7, 7 and 8, into out/a, out/b and out/c."""
     import yaml
-    from typer.testing import CliRunner
-
     from conftest import scenario_doc
+    from typer.testing import CliRunner
 
     base = tmp_path_factory.mktemp("runs")
     scenario = base / "scenario.yaml"
@@ -118,8 +124,10 @@ def test_run_writes_every_output(runs: dict[str, Any]) -> None:
     assert events[0].startswith("scenario,event,probability_input,frequency_simulated")
     assert events[1].startswith("mini,shock,0.4,")
 
-    assert (target / "summary.md").read_text(encoding="utf-8").startswith(
-        "# mini: simulated distribution"
+    assert (
+        (target / "summary.md")
+        .read_text(encoding="utf-8")
+        .startswith("# mini: simulated distribution")
     )
     for png in ("brent_fan.png", "brent_terminal.png"):
         assert (target / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -174,8 +182,19 @@ def test_run_several_scenarios(runner: Any, write_scenario: Any, tmp_path: Path)
 
 def test_run_shipped_baseline(runner: Any, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = invoke(runner, "run", SCENARIOS / "baseline.yaml", "--paths", "300", "--workers", "1",
-                    "--horizon", "21", "--out", out)
+    result = invoke(
+        runner,
+        "run",
+        SCENARIOS / "baseline.yaml",
+        "--paths",
+        "300",
+        "--workers",
+        "1",
+        "--horizon",
+        "21",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     assert "Brent (USD/bbl)" in result.stdout
     manifest = json.loads((out / "baseline" / "manifest.json").read_text())
@@ -189,8 +208,9 @@ def test_run_shipped_baseline(runner: Any, tmp_path: Path) -> None:
     strict=True,
 )
 def test_manifest_records_the_workers(runner: Any, scenario_file: Path, tmp_path: Path) -> None:
-    result = invoke(runner, "run", scenario_file, "--paths", "400", "--workers", "2", "-q",
-                    "--out", tmp_path)
+    result = invoke(
+        runner, "run", scenario_file, "--paths", "400", "--workers", "2", "-q", "--out", tmp_path
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "mini" / "manifest.json").read_text())["workers"] == 2
 
@@ -200,8 +220,18 @@ def test_workers_do_not_change_the_results(
 ) -> None:
     # 3 blocks of the default size would need 15,000 paths; results depend only on the blocks.
     for w in ("1", "2"):
-        result = invoke(runner, "run", scenario_file, "--paths", "6000", "--workers", w, "-q",
-                        "--out", tmp_path / w)
+        result = invoke(
+            runner,
+            "run",
+            scenario_file,
+            "--paths",
+            "6000",
+            "--workers",
+            w,
+            "-q",
+            "--out",
+            tmp_path / w,
+        )
         assert result.exit_code == 0, result.output
     assert (tmp_path / "1" / "mini" / "summary.csv").read_bytes() == (
         tmp_path / "2" / "mini" / "summary.csv"
@@ -269,8 +299,13 @@ def test_one_bad_file_means_nothing_is_run(
 def test_runtime_failure_exits_1_and_writes_nothing(
     runner: Any, write_scenario: Any, tmp_path: Path
 ) -> None:
-    path = write_scenario({"horizon_days": 2520, "report_horizons_days": [2520],
-                           "oil": {"long_term": {"vol": q(5.0, "annualised")}}})
+    path = write_scenario(
+        {
+            "horizon_days": 2520,
+            "report_horizons_days": [2520],
+            "oil": {"long_term": {"vol": q(5.0, "annualised")}},
+        }
+    )
     out = tmp_path / "out"
     result = invoke(runner, "run", path, "--paths", "100", "--workers", "1", "--out", out)
     assert result.exit_code == 1

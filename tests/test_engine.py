@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import SCENARIOS, event, q
+
 from simulator.engine import (
     RunConfig,
     block_sizes,
@@ -36,12 +36,16 @@ def load(write_scenario: Any, overrides: dict[str, Any] | None = None, name: str
 
 
 EVENTS = {
-    "a": event(0.3, 2, risk_premium={"size": q(5.0, "USD/bbl"), "half_life": q(10, "trading days")}),
-    "b": event(0.5, 3, requires=["a"], supply={"change": q(-1.0, "mb/d"),
-                                                "profile": {"shape": "step"}}),
+    "a": event(
+        0.3, 2, risk_premium={"size": q(5.0, "USD/bbl"), "half_life": q(10, "trading days")}
+    ),
+    "b": event(
+        0.5, 3, requires=["a"], supply={"change": q(-1.0, "mb/d"), "profile": {"shape": "step"}}
+    ),
     "c": event(0.4, 2, excludes=["a"], stressed_for=q(5, "trading days")),
-    "late": event(0.6, {"dist": "uniform", "low": 0, "high": 40, "unit": "trading days",
-                        "rationale": "abc"}),
+    "late": event(
+        0.6, {"dist": "uniform", "low": 0, "high": 40, "unit": "trading days", "rationale": "abc"}
+    ),
 }
 
 
@@ -86,8 +90,20 @@ def test_blocks_computed_in_any_order_merge_to_the_run(write_scenario: Any) -> N
 def test_common_random_numbers_across_scenarios(write_scenario: Any) -> None:
     # An event that moves only the risk-off factor leaves every Brent draw unchanged.
     plain = load(write_scenario, {"events": EVENTS}, name="plain.yaml")
-    extra = load(write_scenario, {"events": {**EVENTS, "scare": event(0.5, 3, risk_off={
-        "size": q(1.0, "risk-off units"), "half_life": q(5, "trading days")})}}, name="x.yaml")
+    extra = load(
+        write_scenario,
+        {
+            "events": {
+                **EVENTS,
+                "scare": event(
+                    0.5,
+                    3,
+                    risk_off={"size": q(1.0, "risk-off units"), "half_life": q(5, "trading days")},
+                ),
+            }
+        },
+        name="x.yaml",
+    )
     config = RunConfig(paths=1_500, seed=3)
     assert rows_of(run(plain, config)) == rows_of(run(extra, config))
 
@@ -126,7 +142,9 @@ def test_no_regimes_no_stress(write_scenario: Any) -> None:
 
 
 def test_forced_stress_counts_in_the_stressed_share(write_scenario: Any) -> None:
-    loaded = load(write_scenario, {"events": {"e": event(1.0, 1, stressed_for=q(5, "trading days"))}})
+    loaded = load(
+        write_scenario, {"events": {"e": event(1.0, 1, stressed_for=q(5, "trading days"))}}
+    )
     result = run(loaded, RunConfig(paths=300, seed=1))
     assert result.summary.stressed_share == pytest.approx(5 / 20)
 
@@ -138,12 +156,18 @@ def test_forced_stress_counts_in_the_stressed_share(write_scenario: Any) -> None
     ("config", "message"),
     [
         (RunConfig(paths=0, seed=1), "--paths must be between 1 and 100,000,000, got 0"),
-        (RunConfig(paths=10, seed=1, horizon_days=0),
-         "--horizon must be between 1 and 2520 trading days, got 0"),
-        (RunConfig(paths=10, seed=1, horizon_days=2521),
-         "--horizon must be between 1 and 2520 trading days, got 2521"),
-        (RunConfig(paths=10, seed=1, block_size=0),
-         "block size must be between 1 and 1,000,000, got 0"),
+        (
+            RunConfig(paths=10, seed=1, horizon_days=0),
+            "--horizon must be between 1 and 2520 trading days, got 0",
+        ),
+        (
+            RunConfig(paths=10, seed=1, horizon_days=2521),
+            "--horizon must be between 1 and 2520 trading days, got 2521",
+        ),
+        (
+            RunConfig(paths=10, seed=1, block_size=0),
+            "block size must be between 1 and 1,000,000, got 0",
+        ),
         (RunConfig(paths=10, seed=-1), "--seed must be a non-negative integer, got -1"),
     ],
 )
@@ -182,8 +206,14 @@ def test_fan_days_include_the_horizons() -> None:
 
 
 def test_exploding_price_is_a_runtime_failure(write_scenario: Any) -> None:
-    loaded = load(write_scenario, {"horizon_days": 2520, "report_horizons_days": [2520],
-                                   "oil": {"long_term": {"vol": q(5.0, "annualised")}}})
+    loaded = load(
+        write_scenario,
+        {
+            "horizon_days": 2520,
+            "report_horizons_days": [2520],
+            "oil": {"long_term": {"vol": q(5.0, "annualised")}},
+        },
+    )
     with pytest.raises(RuntimeFailure, match=r"Brent left the range \(0, 1e6\) USD/bbl"):
         run(loaded, RunConfig(paths=200, seed=1))
 
@@ -192,8 +222,10 @@ def test_mean_matches_the_closed_form_without_events(write_scenario: Any) -> Non
     # Normal innovations, no regimes, no jumps, no events: log Brent at t is normal with
     # mean ln(spot) + mu t and the two-factor variance, so E[Brent] = spot exp(mu t + v/2).
     n, t = 20_000, 20
-    result = run(load(write_scenario, {"oil": {"long_term": {"drift": q(0.2, "per year")}}}),
-                 RunConfig(paths=n, seed=5))
+    result = run(
+        load(write_scenario, {"oil": {"long_term": {"drift": q(0.2, "per year")}}}),
+        RunConfig(paths=n, seed=5),
+    )
     kappa, phi = math.log(2) * 252 / 20, 2 ** (-1 / 20)
     v = 0.25**2 * (1 - phi ** (2 * t)) / (2 * kappa) + 0.15**2 * t / 252
     mean, se = rows_of(result)[("brent", t, "mean")]
@@ -250,7 +282,9 @@ def test_talks_fail_above_baseline_above_deal(shipped: Any) -> None:
 
 
 def test_sanctions_lifted_below_baseline(shipped: Any) -> None:
-    assert greater(stat(shipped("baseline"), 126, "p50"), stat(shipped("sanctions_lifted"), 126, "p50"))
+    assert greater(
+        stat(shipped("baseline"), 126, "p50"), stat(shipped("sanctions_lifted"), 126, "p50")
+    )
 
 
 def test_talks_fail_wider_than_baseline(shipped: Any) -> None:

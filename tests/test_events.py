@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from conftest import event, make_scenario, q
+
 from simulator.errors import RuntimeFailure
 from simulator.events import (
     CALENDAR_DAYS_PER_TRADING_DAY,
@@ -82,8 +82,14 @@ def test_excludes_never_co_occur() -> None:
 
 
 def test_excludes_only_an_event_that_happened_by_its_own_day() -> None:
-    out = draws({"late": event(1.0, 10), "early": event(1.0, 3, excludes=["late"]),
-                 "after": event(1.0, 12, excludes=["late"])}, n=100)
+    out = draws(
+        {
+            "late": event(1.0, 10),
+            "early": event(1.0, 3, excludes=["late"]),
+            "after": event(1.0, 12, excludes=["late"]),
+        },
+        n=100,
+    )
     assert out.outcomes["early"].occurred.all()  # the excluded event comes later
     assert not out.outcomes["after"].eligible.any()
 
@@ -134,8 +140,15 @@ def test_random_timing_day_is_ceil_of_base_plus_timing() -> None:
 
 def test_risk_premium_starts_on_the_event_day() -> None:
     hl = 10.0
-    out = draws({"e": event(1.0, 3, risk_premium={
-        "size": q(7.0, "USD/bbl"), "half_life": q(hl, "trading days")})}, n=4, steps=20)
+    out = draws(
+        {
+            "e": event(
+                1.0, 3, risk_premium={"size": q(7.0, "USD/bbl"), "half_life": q(hl, "trading days")}
+            )
+        },
+        n=4,
+        steps=20,
+    )
     log_size = math.log(1 + 7.0 / SPOT)
     tau = np.arange(21) - 3
     expected = np.where(tau >= 0, log_size * 2.0 ** (-np.maximum(tau, 0) / hl), 0.0)
@@ -145,8 +158,17 @@ def test_risk_premium_starts_on_the_event_day() -> None:
 
 
 def test_risk_premium_uses_each_paths_spot() -> None:
-    scenario = make_scenario({"events": {"e": event(1.0, 1, risk_premium={
-        "size": q(-5.0, "USD/bbl"), "half_life": q(1e9, "trading days")})}})
+    scenario = make_scenario(
+        {
+            "events": {
+                "e": event(
+                    1.0,
+                    1,
+                    risk_premium={"size": q(-5.0, "USD/bbl"), "half_life": q(1e9, "trading days")},
+                )
+            }
+        }
+    )
     spot = np.array([50.0, 100.0])
     out = draw_events(scenario, Streams(0, 0), 2, 3, spot)
     np.testing.assert_allclose(out.premium_log[:, 2], np.log(1 - 5.0 / spot), rtol=1e-9)
@@ -154,8 +176,16 @@ def test_risk_premium_uses_each_paths_spot() -> None:
 
 def test_risk_premium_too_negative_is_a_runtime_failure() -> None:
     with pytest.raises(RuntimeFailure, match=r"events\.e\.risk_premium\.size"):
-        draws({"e": event(1.0, 1, risk_premium={
-            "size": q(-68.0, "USD/bbl"), "half_life": q(5, "trading days")})}, n=3)
+        draws(
+            {
+                "e": event(
+                    1.0,
+                    1,
+                    risk_premium={"size": q(-68.0, "USD/bbl"), "half_life": q(5, "trading days")},
+                )
+            },
+            n=3,
+        )
 
 
 def test_stressed_for_forces_the_steps_after_the_start() -> None:
@@ -168,16 +198,34 @@ def test_stressed_for_forces_the_steps_after_the_start() -> None:
 
 
 def test_risk_off_impulse_decays() -> None:
-    out = draws({"e": event(1.0, 2, risk_off={
-        "size": q(0.8, "risk-off units"), "half_life": q(5, "trading days")})}, n=2, steps=10)
+    out = draws(
+        {
+            "e": event(
+                1.0,
+                2,
+                risk_off={"size": q(0.8, "risk-off units"), "half_life": q(5, "trading days")},
+            )
+        },
+        n=2,
+        steps=10,
+    )
     tau = np.arange(11) - 2
     expected = np.where(tau >= 0, 0.8 * 2.0 ** (-np.maximum(tau, 0) / 5), 0.0)
     np.testing.assert_allclose(out.risk_off[0], expected, rtol=1e-12)
 
 
 def test_event_that_does_not_happen_has_no_effect() -> None:
-    out = draws({"e": event(0.0, 1, supply=supply(-2.0, shape="step"), risk_premium={
-        "size": q(5.0, "USD/bbl"), "half_life": q(5, "trading days")})}, n=10)
+    out = draws(
+        {
+            "e": event(
+                0.0,
+                1,
+                supply=supply(-2.0, shape="step"),
+                risk_premium={"size": q(5.0, "USD/bbl"), "half_life": q(5, "trading days")},
+            )
+        },
+        n=10,
+    )
     np.testing.assert_array_equal(out.supply_mbd, 0.0)
     np.testing.assert_array_equal(out.premium_log, 0.0)
     assert not out.outcomes["e"].active.any()
@@ -214,8 +262,9 @@ def test_ramp_profile() -> None:
 
 
 def test_ramp_profile_with_duration() -> None:
-    values, active = one_path_supply(supply(
-        -2.0, shape="ramp", ramp=q(4, "trading days"), duration=q(6, "trading days")))
+    values, active = one_path_supply(
+        supply(-2.0, shape="ramp", ramp=q(4, "trading days"), duration=q(6, "trading days"))
+    )
     expected = np.zeros(16)
     expected[3:9] = [-0.5, -1.0, -1.5, -2.0, -2.0, -2.0]
     np.testing.assert_allclose(values, expected, rtol=1e-15)
@@ -235,10 +284,14 @@ def test_decay_profile() -> None:
 
 
 def test_supply_changes_of_several_events_add_up() -> None:
-    out = draws({
-        "a": event(1.0, 2, supply=supply(-1.0, shape="step")),
-        "b": event(1.0, 5, supply=supply(0.25, shape="step")),
-    }, n=1, steps=8)
+    out = draws(
+        {
+            "a": event(1.0, 2, supply=supply(-1.0, shape="step")),
+            "b": event(1.0, 5, supply=supply(0.25, shape="step")),
+        },
+        n=1,
+        steps=8,
+    )
     np.testing.assert_allclose(out.supply_mbd[0], [0, 0, -1, -1, -1, -0.75, -0.75, -0.75, -0.75])
 
 
@@ -325,16 +378,14 @@ def test_offset_volume_exhaustion() -> None:
 def test_offset_trigger() -> None:
     loss = np.where(np.arange(21) >= 2, -3.0, 0.0)
     loss[10:] = -1.0
-    net, added = offsets_of(
-        {"o": offset(10, 1.0, 0, trigger=q(2.0, "mb/d"))}, loss[None, :]
-    )
+    _net, added = offsets_of({"o": offset(10, 1.0, 0, trigger=q(2.0, "mb/d"))}, loss[None, :])
     expected = np.where((np.arange(21) >= 2) & (np.arange(21) < 10), 3.0, 0.0)
     np.testing.assert_allclose(added["o"][0], expected)
 
 
 def test_offset_impaired_by_an_active_event() -> None:
     mask = np.arange(21)[None, :] < 10
-    net, added = offsets_of(
+    _net, added = offsets_of(
         {"o": offset(2.0, 1.0, 0, impaired_by={"closure": 0.25})},
         LOSS,
         events={"closure": event(0.0)},

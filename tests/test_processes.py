@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import make_scenario, q
 from scipy.special import gammaln
 
-from conftest import make_scenario, q
 from simulator import processes
 from simulator import scenario as sc
 from simulator.engine import simulate_oil
@@ -102,7 +102,9 @@ def test_short_term_fast_path_matches_reference_loop() -> None:
     e = rng.standard_normal((n, steps))
     m = np.where(rng.random((n, steps)) < 0.3, 1.8, 1.0)
     j = np.where(rng.random((n, steps)) < 0.05, rng.laplace(0, 0.04, (n, steps)), 0.0)
-    np.testing.assert_allclose(f.path(e, m, j), _short_reference(f, e, m, j), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        f.path(e, m, j), _short_reference(f, e, m, j), rtol=1e-12, atol=1e-15
+    )
 
 
 # --------------------------------------------------------------------------- long-term factor
@@ -140,14 +142,16 @@ def test_long_term_matches_reference_loop() -> None:
 @pytest.mark.parametrize("rho", [-0.6, 0.0, 0.6])
 def test_two_factor_variance_with_correlation(rho: float) -> None:
     h, s1, s2, mu = 20.0, 0.25, 0.15, 0.1
-    scenario = make_scenario({
-        "horizon_days": 40,
-        "oil": {
-            "short_term": {"half_life": q(h, "trading days"), "vol": q(s1, "annualised")},
-            "long_term": {"drift": q(mu, "per year"), "vol": q(s2, "annualised")},
-            "factor_correlation": q(rho, "correlation"),
-        },
-    })
+    scenario = make_scenario(
+        {
+            "horizon_days": 40,
+            "oil": {
+                "short_term": {"half_life": q(h, "trading days"), "vol": q(s1, "annualised")},
+                "long_term": {"drift": q(mu, "per year"), "vol": q(s2, "annualised")},
+                "factor_correlation": q(rho, "correlation"),
+            },
+        }
+    )
     n, steps = 20_000, 40
     oil = simulate_oil(scenario, Streams(31, 0), n, steps)
     np.testing.assert_allclose(oil.log_price, oil.ordinary + math.log(70.0), rtol=0, atol=1e-12)
@@ -381,11 +385,18 @@ def test_no_regimes_only_forced_days_are_stressed() -> None:
 
 
 def test_build_draws_parameters_per_path() -> None:
-    spec = sc.ShortTermSpec.model_validate({
-        "half_life": {"dist": "uniform", "low": 10, "high": 30, "unit": "trading days",
-                      "rationale": "abc"},
-        "vol": q(0.3, "annualised"),
-    })
+    spec = sc.ShortTermSpec.model_validate(
+        {
+            "half_life": {
+                "dist": "uniform",
+                "low": 10,
+                "high": 30,
+                "unit": "trading days",
+                "rationale": "abc",
+            },
+            "vol": q(0.3, "annualised"),
+        }
+    )
     f = processes.build(spec, np.random.default_rng(0), 1000)
     assert isinstance(f, ShortTermFactor)
     assert f.half_life_days.shape == (1000,)
@@ -400,16 +411,25 @@ def test_build_rejects_an_unknown_spec() -> None:
 
 def test_ordinary_shock_sd_is_its_calm_day_standard_deviation() -> None:
     rho, lam, b = 0.4, 20.0, 0.04
-    scenario = make_scenario({"oil": {
-        "factor_correlation": q(rho, "correlation"),
-        "jumps": {
-            "model": "poisson",
-            "intensity_calm": q(lam, "per year"),
-            "intensity_stressed": q(lam, "per year"),
-            "size": {"dist": "laplace", "loc": 0.0, "scale": b, "unit": "log return",
-                     "rationale": "abc"},
-        },
-    }})
+    scenario = make_scenario(
+        {
+            "oil": {
+                "factor_correlation": q(rho, "correlation"),
+                "jumps": {
+                    "model": "poisson",
+                    "intensity_calm": q(lam, "per year"),
+                    "intensity_stressed": q(lam, "per year"),
+                    "size": {
+                        "dist": "laplace",
+                        "loc": 0.0,
+                        "scale": b,
+                        "unit": "log return",
+                        "rationale": "abc",
+                    },
+                },
+            }
+        }
+    )
     n, steps = 20_000, 40
     oil = simulate_oil(scenario, Streams(32, 0), n, steps)
     assert oil.ordinary_shock.shape == (n, steps)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import q, scenario_doc
 from pydantic import TypeAdapter, ValidationError
 
-from conftest import q, scenario_doc
 from simulator.errors import ScenarioError
 from simulator.quantities import UNITS, Fixed, Quantity, quantity
 from simulator.scenario import load_scenario
@@ -30,7 +30,9 @@ def _lognormal(median: float, s: float) -> tuple[float, float, float]:
 def _beta(a: float, b: float, lo: float, hi: float) -> tuple[float, float, float]:
     width = hi - lo
     var = width**2 * a * b / ((a + b) ** 2 * (a + b + 1))
-    kurt = 6 * ((a - b) ** 2 * (a + b + 1) - a * b * (a + b + 2)) / (a * b * (a + b + 2) * (a + b + 3))
+    kurt = (
+        6 * ((a - b) ** 2 * (a + b + 1) - a * b * (a + b + 2)) / (a * b * (a + b + 2) * (a + b + 3))
+    )
     return lo + width * a / (a + b), var, kurt
 
 
@@ -231,12 +233,23 @@ def test_upper_strict_bound() -> None:
 
 
 def test_probability_above_one_rejected_in_a_scenario(write_scenario: Any) -> None:
-    doc = scenario_doc({"events": {"e": {
-        "rationale": "test event",
-        "probability": {"dist": "uniform", "low": 0.5, "high": 1.2,
-                        "unit": "probability", "rationale": "abc"},
-        "timing": q(1, "trading days"),
-    }}})
+    doc = scenario_doc(
+        {
+            "events": {
+                "e": {
+                    "rationale": "test event",
+                    "probability": {
+                        "dist": "uniform",
+                        "low": 0.5,
+                        "high": 1.2,
+                        "unit": "probability",
+                        "rationale": "abc",
+                    },
+                    "timing": q(1, "trading days"),
+                }
+            }
+        }
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(write_scenario(doc=doc))
     assert info.value.field == "events.e.probability"

@@ -73,8 +73,11 @@ def test_merge_property(data: np.ndarray, cut: float) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(
-    data=arrays(np.float64, st.tuples(st.integers(3, 40), st.just(2)),
-                elements=st.floats(-100, 100, allow_nan=False)),
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(3, 40), st.just(2)),
+        elements=st.floats(-100, 100, allow_nan=False),
+    ),
     cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)),
 )
 def test_merge_is_associative(data: np.ndarray, cuts: tuple[float, float]) -> None:
@@ -190,12 +193,16 @@ def test_histogram_merge_is_exact_and_associative() -> None:
 
 
 def test_histogram_density_integrates_to_one() -> None:
-    h = Histogram.of("log", _sample(6))
-    centres, dens = h.density(1, coarsen=20)
-    inside = h.counts[1, 1:-1].sum() / h.counts[1].sum()  # under/overflow are not in it
-    assert inside < 1
-    assert np.sum(dens) * BIN_WIDTH["log"] * 20 == pytest.approx(inside, rel=1e-12)
-    assert centres[1] - centres[0] == pytest.approx(0.02)
+    # 240 occupied bins [j, j + 1) / 1000 with j = 0..239, merged in pairs into 120 bins.
+    rng = np.random.default_rng(6)
+    weights = rng.integers(1, 20, size=240)
+    x = np.repeat((np.arange(240) + 0.5) * BIN_WIDTH["log"], weights)[:, None]
+    centres, dens = Histogram.of("log", x).density(0, n_bins=120)
+    assert centres.shape == dens.shape == (120,)
+    np.testing.assert_allclose(centres, (np.arange(120) + 0.5) * 0.002, atol=1e-12)
+    pairs = weights.reshape(120, 2).sum(axis=1)
+    np.testing.assert_allclose(dens, pairs / (weights.sum() * 0.002), rtol=1e-12)
+    assert np.sum(dens) * 0.002 == pytest.approx(1.0, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- series summaries
@@ -211,9 +218,7 @@ def _levels(seed: int, n: int, steps: int = 10) -> np.ndarray:
 
 
 def _summary(levels: np.ndarray, keep_exact: bool = True, samples: int = 0) -> SeriesSummary:
-    return SeriesSummary.of(
-        SPEC, levels, np.array([5, 10]), np.arange(11), samples, keep_exact
-    )
+    return SeriesSummary.of(SPEC, levels, np.array([5, 10]), np.arange(11), samples, keep_exact)
 
 
 def test_summary_merge_equals_summary_of_concatenation() -> None:
@@ -235,8 +240,13 @@ def test_summary_rows() -> None:
     rows = {(h, stat): (value, se) for _, h, stat, value, se in s.rows()}
     names = {stat for _, stat in rows}
     assert names == {
-        "mean", "std", *QUANTILES, "prob_above_80", "prob_above_100",
-        "prob_below_50", "prob_below_60",
+        "mean",
+        "std",
+        *QUANTILES,
+        "prob_above_80",
+        "prob_above_100",
+        "prob_below_50",
+        "prob_below_60",
     }
     at = levels[:, 10]
     assert rows[(10, "mean")][0] == pytest.approx(at.mean(), rel=1e-12)

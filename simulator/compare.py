@@ -1,0 +1,316 @@
+"""Comparing scenarios: side by side, differences with honest errors, and blends.
+
+Scenarios run with the same seed share the random draws of every component they have in
+common (:mod:`simulator.streams`), so path ``i`` of one scenario and path ``i`` of another
+differ only through what the scenarios change: differences are measured on those pairs.
+
+Standard errors come from batch means: the paths are cut into :data:`N_BATCHES`
+contiguous batches, every statistic (and every difference, and the blend) is computed per
+batch, and the standard error of the full-sample figure is the batches' standard
+deviation over ``sqrt(N_BATCHES)``. That one method serves means, quantiles, threshold
+probabilities, VaR and expected shortfall alike, and it sees the correlation that common
+random numbers create. The independent-runs error of a difference is
+``sqrt(se_a^2 + se_b^2)``; the ratio of the two variances is the variance reduction that
+common random numbers gave.
+
+Statistics of a sample with weights (a blend is the scenarios' samples pooled with
+weights ``w_s / n_s``) use one definition throughout: the quantile at ``q`` interpolates
+the sorted values at the midpoints of their cumulative weights; expected shortfall is
+the weighted mean of the worst ``alpha`` of probability mass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.errors import InputError
+from simulator.portfolio import LEVELS
+from simulator.reduce import QUANTILES, SeriesSpec
+from simulator.samples import Sample
+
+__all__ = [
+    "N_BATCHES",
+    "Comparison",
+    "check_comparable",
+    "compare",
+    "parse_weights",
+    "statistics",
+]
+
+N_BATCHES = 20
+PORTFOLIO_STATS = ("mean", "p05", "p50", "p95", "prob_loss", "var_95", "es_95", "var_99", "es_99")
+
+
+def _weighted_quantile(v: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    mid = np.cumsum(w) - w / 2.0
+    return float(np.interp(q * w.sum(), mid, v))
+
+
+def _shortfall(v: np.ndarray, w: np.ndarray, alpha: float) -> float:
+    """Expected shortfall (a positive loss) of P&L ``v`` at tail mass ``alpha``."""
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order] / w.sum()
+    cum = np.cumsum(w)
+    k = int(np.searchsorted(cum, alpha))
+    taken = w[:k].sum()
+    total = float(np.dot(v[:k], w[:k])) + (alpha - taken) * (v[k] if k < len(v) else 0.0)
+    return -total / alpha
+
+
+def statistics(
+    values: np.ndarray, weights: np.ndarray, spec: SeriesSpec | None
+) -> dict[str, float]:
+    """Statistics of one series at one horizon from a weighted sample.
+
+    Parameters
+    ----------
+    values, weights
+        Levels (or P&L for the portfolio) and their weights, ``(n,)``.
+    spec
+        The series' spec (thresholds); ``None`` for the portfolio (P&L statistics).
+    """
+    w = weights / weights.sum()
+    out = {"mean": float(np.dot(values, w))}
+    if spec is None:
+        for stat in ("p05", "p50", "p95"):
+            out[stat] = _weighted_quantile(values, w, QUANTILES[stat])
+        out["prob_loss"] = float(w[values < 0].sum())
+        for level, alpha in LEVELS.items():
+            out[f"var_{level}"] = -_weighted_quantile(values, w, alpha)
+            out[f"es_{level}"] = _shortfall(values, w, alpha)
+        return out
+    for stat, q in QUANTILES.items():
+        out[stat] = _weighted_quantile(values, w, q)
+    above, below = spec.statistic_names()
+    for name, t in zip(above, spec.thresholds_above, strict=True):
+        out[name] = float(w[values > t].sum())
+    for name, t in zip(below, spec.thresholds_below, strict=True):
+        out[name] = float(w[values < t].sum())
+    return out
+
+
+def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | None]:
+    """Parse ``a=0.3,b=0.7`` into weights over ``names``.
+
+    Returns the weights (missing scenarios get 0) and a note when they were normalised.
+
+    Raises
+    ------
+    InputError
+        Malformed text, unknown names, negative or non-finite weights, or all zero.
+    """
+    weights = dict.fromkeys(names, 0.0)
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise InputError(f"--weights: '{part}' is not NAME=WEIGHT")
+        if name not in weights:
+            raise InputError(
+                f"--weights: '{name}' is not one of the compared scenarios ({', '.join(names)})"
+            )
+        try:
+            w = float(value)
+        except ValueError:
+            raise InputError(f"--weights: '{value.strip()}' for {name} is not a number") from None
+        if not math.isfinite(w) or w < 0:
+            raise InputError(f"--weights: the weight of {name} must be a finite number >= 0")
+        weights[name] = w
+    total = sum(weights.values())
+    if total <= 0:
+        raise InputError("--weights: at least one weight must be positive")
+    note = None
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        note = f"weights summed to {total:g}; normalised to 1"
+        weights = {k: v / total for k, v in weights.items()}
+    return weights, note
+
+
+def check_comparable(samples: list[Sample], labels: list[str]) -> None:
+    """Refuse samples that cannot be compared, saying what differs.
+
+    Raises
+    ------
+    InputError
+        Different as-of dates, horizons, series (assets) or portfolios; duplicate names.
+    """
+    first, label0 = samples[0], labels[0]
+    seen: dict[str, str] = {}
+    for s, label in zip(samples, labels, strict=True):
+        if s.name in seen:
+            raise InputError(
+                f"cannot compare {seen[s.name]} and {label}: both are scenario '{s.name}'"
+            )
+        seen[s.name] = label
+    for s, label in zip(samples[1:], labels[1:], strict=True):
+        what = f"cannot compare {label0} and {label}"
+        if s.meta.get("as_of") != first.meta.get("as_of"):
+            raise InputError(
+                f"{what}: as-of dates differ ({first.meta.get('as_of')} vs {s.meta.get('as_of')})"
+            )
+        if s.horizons != first.horizons:
+            raise InputError(f"{what}: horizons differ ({first.horizons} vs {s.horizons})")
+        a, b = set(first.values), set(s.values)
+        if a != b:
+            only_a = ", ".join(sorted(a - b)) or "none"
+            only_b = ", ".join(sorted(b - a)) or "none"
+            raise InputError(
+                f"{what}: assets differ (only in {label0}: {only_a}; only in {label}: {only_b})"
+            )
+        pa = (first.meta.get("portfolio") or {}).get("sha256")
+        pb = (s.meta.get("portfolio") or {}).get("sha256")
+        if pa != pb:
+            raise InputError(f"{what}: they were run with different portfolios")
+
+
+def paired(samples: list[Sample]) -> bool:
+    """Whether path i means the same draws in every sample (same seed, paths, blocks)."""
+    keys = {(s.meta.get("seed"), s.meta.get("paths"), s.meta.get("block_size")) for s in samples}
+    return len(keys) == 1
+
+
+@dataclass
+class Comparison:
+    """The result of comparing scenarios.
+
+    ``rows`` are tidy: ``scenario, asset, horizon_days, statistic, value, std_error,
+    diff, diff_std_error, diff_std_error_independent, variance_reduction`` where the
+    differences are against ``reference`` (empty for the reference itself).
+    """
+
+    samples: list[Sample]
+    reference: str
+    weights: dict[str, float] | None
+    weights_note: str | None
+    paired: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.samples]
+
+    def value(self, scenario: str, asset: str, horizon: int, stat: str) -> dict[str, Any]:
+        """The row for one scenario (or ``blend``), series, horizon and statistic."""
+        for row in self.rows:
+            if (row["scenario"], row["asset"], row["horizon_days"], row["statistic"]) == (
+                scenario,
+                asset,
+                horizon,
+                stat,
+            ):
+                return row
+        raise KeyError((scenario, asset, horizon, stat))
+
+
+def _batches(n: int) -> list[slice]:
+    edges = np.linspace(0, n, N_BATCHES + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def compare(
+    samples: list[Sample],
+    reference: str | None = None,
+    weights: dict[str, float] | None = None,
+    weights_note: str | None = None,
+) -> Comparison:
+    """Compare samples: statistics with errors, differences against the reference, blend.
+
+    Parameters
+    ----------
+    samples
+        Comparable samples (:func:`check_comparable`), at least two.
+    reference
+        Name of the reference scenario (default: the first).
+    weights
+        Scenario -> blend weight (summing to 1), or ``None`` for no blend.
+    """
+    names = [s.name for s in samples]
+    ref = reference or names[0]
+    if ref not in names:
+        raise InputError(
+            f"--reference '{ref}' is not one of the compared scenarios ({', '.join(names)})"
+        )
+    is_paired = paired(samples)
+    result = Comparison(samples, ref, weights, weights_note, is_paired)
+    first = samples[0]
+    series = list(first.values)
+    for asset in series:
+        spec = first.specs.get(asset) if asset != "portfolio" else None
+        for h_i, h in enumerate(first.horizons):
+            # Full-sample statistics and per-batch statistics of every scenario.
+            full: dict[str, dict[str, float]] = {}
+            per_batch: dict[str, list[dict[str, float]]] = {}
+            for s in samples:
+                v = s.values[asset][:, h_i]
+                ones = np.ones(v.shape[0])
+                full[s.name] = statistics(v, ones, spec)
+                per_batch[s.name] = [statistics(v[b], ones[b], spec) for b in _batches(len(v))]
+            if weights is not None:
+                pool_v = np.concatenate([s.values[asset][:, h_i] for s in samples])
+                pool_w = np.concatenate([np.full(s.n, weights[s.name] / s.n) for s in samples])
+                full["blend"] = statistics(pool_v, pool_w, spec)
+                if is_paired:
+                    blend_batches = []
+                    for b in _batches(first.n):
+                        bv = np.concatenate([s.values[asset][b, h_i] for s in samples])
+                        bw = np.concatenate(
+                            [np.full(b.stop - b.start, weights[s.name]) for s in samples]
+                        )
+                        blend_batches.append(statistics(bv, bw, spec))
+                    per_batch["blend"] = blend_batches
+            for scen, stats in full.items():
+                for stat, value in stats.items():
+                    se = _batch_se(per_batch.get(scen), stat)
+                    if scen == "blend" and not is_paired:
+                        se = math.sqrt(
+                            sum(
+                                (weights or {}).get(s.name, 0.0) ** 2
+                                * _batch_se(per_batch[s.name], stat) ** 2
+                                for s in samples
+                            )
+                        )
+                    row: dict[str, Any] = {
+                        "scenario": scen,
+                        "asset": asset,
+                        "horizon_days": h,
+                        "statistic": stat,
+                        "value": value,
+                        "std_error": se,
+                        "diff": math.nan,
+                        "diff_std_error": math.nan,
+                        "diff_std_error_independent": math.nan,
+                        "variance_reduction": math.nan,
+                    }
+                    if scen != ref:
+                        se_ref = _batch_se(per_batch[ref], stat)
+                        indep = math.sqrt(se * se + se_ref * se_ref)
+                        row["diff"] = value - full[ref][stat]
+                        row["diff_std_error_independent"] = indep
+                        if is_paired and scen in per_batch:
+                            diffs = [
+                                a[stat] - b[stat]
+                                for a, b in zip(per_batch[scen], per_batch[ref], strict=True)
+                            ]
+                            crn = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
+                            row["diff_std_error"] = crn
+                            if crn > 0:
+                                row["variance_reduction"] = indep * indep / (crn * crn)
+                        else:
+                            row["diff_std_error"] = indep
+                            row["variance_reduction"] = 1.0
+                    result.rows.append(row)
+    return result
+
+
+def _batch_se(batches: list[dict[str, float]] | None, stat: str) -> float:
+    if not batches or len(batches) < 2:
+        return math.nan
+    values = np.array([b[stat] for b in batches])
+    return float(values.std(ddof=1) / math.sqrt(len(values)))
