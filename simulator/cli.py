@@ -24,7 +24,10 @@ from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
     name="sim",
-    help="Oil-market scenario simulator: scenario files to Monte Carlo charts and tables.",
+    help=(
+        "Oil-market scenario simulator: scenario files to Monte Carlo charts and tables.\n\n"
+        "Example: sim run scenarios/talks_fail.yaml"
+    ),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

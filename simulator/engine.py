@@ -522,8 +522,9 @@ def run(
         finished=dt.datetime.now(dt.UTC),
         wall_seconds=wall,
         engine={
-            "name": "numpy-local",
-            "workers": 1,
+            "name": "numpy-local" if workers == 1 else "numpy-processes",
+            "workers": workers,
+            "workers_requested": config.workers,
             "quantiles": "exact" if keep_exact else "histogram",
         },
     )

@@ -109,6 +109,7 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "platform": platform.platform(),
         "engine": result.engine.get("name", "numpy-local"),
         "workers": result.engine.get("workers", 1),
+        "workers_requested": result.engine.get("workers_requested", 1),
         "quantile_method": result.engine.get("quantiles", "exact"),
         "started": result.started.isoformat(),
         "finished": result.finished.isoformat(),
@@ -148,6 +149,7 @@ def write_run(
     """
     from simulator import samples
     from simulator.report import charts, tables
+    from simulator.report.html import render_run
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
@@ -184,7 +186,11 @@ def write_run(
             files.append("paths.npz")
         if extra is not None:
             files += extra(result, tmp)
-        record = manifest(result, target.resolve(), [*files, "manifest.json"])
+        reports = ["report.html", "report.md"]
+        record = manifest(result, target.resolve(), [*files, *reports, "manifest.json"])
+        # The reports embed the charts already in tmp and show the manifest, which lists them.
+        for name, text in zip(reports, render_run(result, tmp, record), strict=True):
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return target
 

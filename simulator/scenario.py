@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import hashlib
 import re
+import reprlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -500,6 +501,9 @@ def _walk(
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             line = key_node.start_mark.line + 1
             if key == "<<":
+                # Merge keys: count what they bring against the budget (alias bombs hide
+                # there too) without recording origins for them.
+                _walk(value_node, path, file, {}, budget, depth + 1)
                 continue
             if key in seen:
                 field = ".".join(str(p) for p in (*path, key))
@@ -672,6 +676,9 @@ def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> 
         )
     base_path = path.parent / parent
     line = origin.get(("extends",), (str(path), None))[1]
+    if base_path.resolve() in [*stack, resolved]:
+        chain = " -> ".join(p.name for p in [*stack, resolved, base_path.resolve()])
+        raise ScenarioError(f"cyclic extends: {chain}", file=path, field="extends", line=line)
     if not base_path.is_file():
         raise ScenarioError(
             f"base file '{parent}' not found (looked for {base_path})",
@@ -818,7 +825,7 @@ def _error_message(err: Any, loc: tuple[Any, ...], root: type[BaseModel]) -> str
         "list_type",
         "model_type",
     }:
-        shown = repr(value)
+        shown = reprlib.repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
         msg = f"{msg}, got {shown}"
@@ -853,6 +860,14 @@ def _to_scenario_error(
 ) -> ScenarioError:
     errors = exc.errors()
     first = errors[0]
+    if first["type"] == "missing":
+        # A misspelt key shows as "missing" plus "unknown" beside it: report the unknown
+        # one, whose message suggests the right spelling.
+        parent = tuple(first["loc"][:-1])
+        for other in errors:
+            if other["type"] == "extra_forbidden" and tuple(other["loc"][:-1]) == parent:
+                first = other
+                break
     raw_loc = tuple(first["loc"])
     ctx_error = first.get("ctx", {}).get("error")
     if isinstance(ctx_error, _FieldError):

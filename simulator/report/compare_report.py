@@ -236,7 +236,7 @@ def probabilities_chart(c: Comparison) -> Figure:
     keys = key_probabilities(c)
     cols = [*c.names, *(["blend"] if c.weights else [])]
     h = c.samples[0].horizons[-1]
-    fig = Figure(figsize=(max(8, 1.4 * len(keys) * len(cols) / 2), 5), dpi=110)
+    fig = Figure(figsize=(max(8.0, min(14.0, 0.45 * len(keys) * len(cols))), 5), dpi=110)
     ax = fig.add_subplot()
     width = 0.8 / len(cols)
     x = np.arange(len(keys))

@@ -18,6 +18,7 @@ import datetime as dt
 import html
 import json
 import math
+import re
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -100,11 +101,10 @@ class _List:
 
 @dataclass(frozen=True)
 class _Table:
-    """A table of plain-text cells; ``numeric`` right-aligns every column but the first."""
+    """A table of plain-text cells (columns of numbers are right-aligned in HTML)."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
-    numeric: bool = True
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _assumption_rows(node: Any, path: str, top: bool = True) -> Iterator[tuple[s
 
 def _assumption_table(node: Any, path: str) -> _Table:
     rows = tuple(_assumption_rows(node, path))
-    return _Table(("field", "value", "rationale"), rows, numeric=False)
+    return _Table(("field", "value", "rationale"), rows)
 
 
 def _doc_line(obj: Any) -> str | None:
@@ -312,7 +312,7 @@ def _assumptions(result: RunResult) -> list[_Block]:
     if settings:
         blocks += [
             _Heading("Scenario"),
-            _Table(("field", "value", "rationale"), tuple(settings), numeric=False),
+            _Table(("field", "value", "rationale"), tuple(settings)),
         ]
     for key, value in nested:
         blocks.append(_Heading(key))
@@ -368,7 +368,7 @@ def _events_overview(events: dict[str, Any]) -> _Table:
             )
         )
     header = ("event", "probability", "timing", "conditions", "effects", "rationale")
-    return _Table(header, tuple(rows), numeric=False)
+    return _Table(header, tuple(rows))
 
 
 # --------------------------------------------------------------------------- sections
@@ -506,7 +506,7 @@ def _portfolio(result: RunResult) -> list[_Block]:
         positions.append((name, size, pos.rationale or ""))
     blocks += [
         _Heading("Positions"),
-        _Table(("position", "exposure (USD)", "rationale"), tuple(positions), numeric=False),
+        _Table(("position", "exposure (USD)", "rationale"), tuple(positions)),
     ]
     rows = book.rows()
     stats = _stats([r for r in rows if r[0] == "portfolio"])
@@ -636,7 +636,6 @@ th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; vertical-align: top; 
 th { background: #eef2f6; text-align: left; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #f8fafc; }
-td.text { max-width: 38rem; }
 figure { margin: 1rem 0 1.6rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e7eb; }
 figcaption { font-size: .88rem; color: #4a525b; }
@@ -652,6 +651,8 @@ footer { margin-top: 2.5rem; font-size: .8rem; color: #6a737d; }
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 _e = html.escape
+# A cell that is a number, possibly with a standard error, a range, a unit or a percent.
+_NUMBER = re.compile(r"^[-+]?\d[\d,.]*(\s|%|$)")
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -668,15 +669,19 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _html_table(table: _Table) -> str:
-    def cls(j: int) -> str:
-        return ' class="num"' if table.numeric and j > 0 else (' class="text"' if j else "")
+def _is_number(cell: str) -> bool:
+    return bool(_NUMBER.match(cell)) or cell == "n/a"
 
-    head = "".join(
-        f'<th scope="col"{cls(j) if j else ""}>{_e(c)}</th>' for j, c in enumerate(table.header)
-    )
+
+def _html_table(table: _Table) -> str:
+    numeric = [
+        j > 0 and bool(table.rows) and all(_is_number(row[j]) for row in table.rows)
+        for j in range(len(table.header))
+    ]
+    cls = [' class="num"' if n else "" for n in numeric]
+    head = "".join(f'<th scope="col"{cls[j]}>{_e(c)}</th>' for j, c in enumerate(table.header))
     body = "\n".join(
-        "<tr>" + "".join(f"<td{cls(j)}>{_e(c)}</td>" for j, c in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f"<td{cls[j]}>{_e(c)}</td>" for j, c in enumerate(row)) + "</tr>"
         for row in table.rows
     )
     return (
@@ -755,9 +760,13 @@ def _footer(result: RunResult) -> str:
 # --------------------------------------------------------------------------- Markdown
 
 
+# What can open raw HTML in CommonMark: ``<`` before a letter, ``/``, ``!`` or ``?``.
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def _md_text(text: str) -> str:
-    """Text safe in Markdown rendered to HTML: no raw tags, one line."""
-    return html.escape(" ".join(text.split()), quote=False)
+    """Text on one line that a Markdown renderer cannot turn into raw HTML."""
+    return _MD_TAG.sub("&lt;", " ".join(text.split()))
 
 
 def _md_cell(text: str) -> str:
