@@ -9,8 +9,10 @@ replaced only after the new one is complete.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -23,6 +25,7 @@ import numpy as np
 
 from simulator import __version__
 from simulator.engine import RunResult
+from simulator.engine import default_workers as engine_default_workers
 from simulator.errors import InputError, RuntimeFailure
 from simulator.portfolio import describe
 from simulator.samples import series_meta
@@ -122,6 +125,41 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
     }
 
 
+_JOBS: list[tuple[Callable[[Any], Any], Path]] = []
+_SUBJECT: Any = None
+
+
+def _render_one(i: int) -> None:
+    make, path = _JOBS[i]
+    make(_SUBJECT).savefig(path)
+
+
+def render_figures(subject: Any, jobs: list[tuple[Callable[[Any], Any], Path]]) -> None:
+    """Draw and save figures ``make(subject)`` to their paths, in parallel where possible.
+
+    Matplotlib drawing holds the GIL, so figures are rendered in forked processes, which
+    see ``subject`` without pickling it. Without ``fork`` (or with one job, or in a
+    daemonic worker) they are drawn here in turn. A failure in any figure is raised here.
+    """
+    global _SUBJECT
+    workers = min(len(jobs), engine_default_workers())
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers <= 1 or not can_fork or multiprocessing.current_process().daemon:
+        for make, path in jobs:
+            make(subject).savefig(path)
+        return
+    _JOBS[:] = jobs
+    _SUBJECT = subject
+    try:
+        context = multiprocessing.get_context("fork")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for future in [pool.submit(_render_one, i) for i in range(len(jobs))]:
+                future.result()
+    finally:
+        _JOBS.clear()
+        _SUBJECT = None
+
+
 def write_run(
     result: RunResult,
     out: Path,
@@ -177,9 +215,8 @@ def write_run(
             figures.append(("portfolio_pnl.png", charts.portfolio_chart))
             (tmp / "portfolio.md").write_text(tables.portfolio_markdown(result), encoding="utf-8")
             files.append("portfolio.md")
-        for name, make in figures:
-            make(result).savefig(tmp / name)
-            files.append(name)
+        render_figures(result, [(make, tmp / name) for name, make in figures])
+        files += [name for name, _ in figures]
         (tmp / "fan.csv").write_text(samples.fan_csv(result), encoding="utf-8")
         files.append("fan.csv")
         if samples.write_paths(result, tmp / "paths.npz"):
@@ -235,9 +272,8 @@ def write_comparison(
             ("brent_densities.png", cr.densities_chart),
             ("probabilities.png", cr.probabilities_chart),
         ]
-        for fname, make in figures:
-            make(comparison).savefig(tmp / fname)
-            written.append(fname)
+        render_figures(comparison, [(make, tmp / fname) for fname, make in figures])
+        written += [fname for fname, _ in figures]
         record = {
             "kind": "comparison",
             "scenarios": comparison.names,

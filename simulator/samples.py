@@ -183,7 +183,7 @@ def write_paths(result: RunResult, path: Path) -> bool:
             return False
         arrays["portfolio"] = book.exact
     with path.open("wb") as fh:
-        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
     return True
 
 

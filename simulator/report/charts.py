@@ -162,7 +162,8 @@ def assets_fan_chart(result: RunResult) -> Figure:
         f"{result.scenario.as_of}",
         fontsize=10,
     )
-    fig.tight_layout()
+    # Fixed margins: tight_layout would render the whole figure once more.
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.06, hspace=0.35, wspace=0.18)
     return fig
 
 
@@ -198,7 +199,7 @@ def assets_terminal_chart(result: RunResult) -> Figure:
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"{result.scenario.name}: distribution at the horizon", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.07, hspace=0.5, wspace=0.18)
     return fig
 
 
