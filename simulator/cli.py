@@ -96,6 +96,14 @@ class _Progress:
             self.bar.stop()
 
 
+def _scheduler(scheduler: str | None, cluster: str | None) -> str | None:
+    if cluster is not None and cluster != "local":
+        raise InputError(f"--cluster takes 'local', got '{cluster}'")
+    if cluster is not None and scheduler is not None:
+        raise InputError("give --scheduler or --cluster, not both")
+    return "local" if cluster is not None else scheduler
+
+
 def _load_all(files: list[Path]) -> list[LoadedScenario]:
     return [load_scenario(f) for f in files]
 
@@ -152,6 +160,14 @@ def run_cmd(
         int | None,
         typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
+    ] = None,
 ) -> None:
     """Run scenarios and write tables, charts and a manifest, one directory per scenario.
 
@@ -168,6 +184,7 @@ def run_cmd(
             seed=seed,
             horizon_days=horizon,
             workers=default_workers() if workers is None else workers,
+            scheduler=_scheduler(scheduler, cluster),
         ).validated()
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
@@ -227,6 +244,14 @@ def compare_cmd(
         typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
+    ] = None,
 ) -> None:
     """Compare scenarios (run with common random numbers) or existing run directories.
 
@@ -262,6 +287,7 @@ def compare_cmd(
                 seed=seed,
                 horizon_days=horizon,
                 workers=default_workers() if workers is None else workers,
+                scheduler=_scheduler(scheduler, cluster),
             ).validated()
             for item in loaded:
                 bar = _Progress(item.scenario.name, quiet)

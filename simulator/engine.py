@@ -67,7 +67,11 @@ class RunConfig:
         Paths per block. Results depend on it (it fixes which paths share a stream), so it
         is recorded in the manifest; they do not depend on how blocks are scheduled.
     workers
-        Local processes running blocks in parallel (1: in this process).
+        Local processes running blocks in parallel (1: in this process); with
+        ``scheduler="local"``, the number of workers of the local Dask cluster.
+    scheduler
+        ``None`` (this machine), ``"local"`` (start a Dask LocalCluster) or the address
+        of a running Dask scheduler, ``tcp://HOST:PORT``.
     """
 
     paths: int = DEFAULT_PATHS
@@ -75,6 +79,7 @@ class RunConfig:
     horizon_days: int | None = None
     block_size: int = DEFAULT_BLOCK_SIZE
     workers: int = 1
+    scheduler: str | None = None
 
     def validated(self) -> RunConfig:
         """A copy with the seed fixed; raises :class:`InputError` on impossible values."""
@@ -90,6 +95,12 @@ class RunConfig:
             raise InputError(f"--seed must be a non-negative integer, got {self.seed}")
         if not 1 <= self.workers <= 256:
             raise InputError(f"--workers must be between 1 and 256, got {self.workers}")
+        if self.scheduler not in (None, "local") and not self.scheduler.startswith(
+            ("tcp://", "tls://", "inproc://", "ucx://")
+        ):
+            raise InputError(
+                f"--scheduler must be an address like tcp://HOST:PORT, got '{self.scheduler}'"
+            )
         return dataclasses.replace(self, seed=normalise_seed(self.seed))
 
 
@@ -426,12 +437,20 @@ def _run_block_args(args: tuple[Any, ...]) -> BlockSummary:
     return run_block(*args)
 
 
-def _blocks_in_order(args: list[tuple[Any, ...]], workers: int) -> Iterator[BlockSummary]:
+def _blocks_in_order(
+    args: list[tuple[Any, ...]], workers: int, scheduler: str | None = None
+) -> Iterator[BlockSummary]:
     """Run blocks, yielding their summaries in block order.
 
     With several workers, at most ``2 * workers`` blocks are in flight, so memory stays
-    bounded however many blocks there are.
+    bounded however many blocks there are. With a Dask scheduler the blocks are tasks on
+    the cluster (see :mod:`simulator.distributed`).
     """
+    if scheduler is not None:
+        from simulator.distributed import dask_blocks
+
+        yield from dask_blocks(run_block, args, scheduler, workers)
+        return
     if workers <= 1:
         for a in args:
             yield run_block(*a)
@@ -499,10 +518,10 @@ def run(
         (scenario, config.seed, b, n, n_steps, horizons, keep_exact, exposures, tail_size)
         for b, n in enumerate(sizes)
     ]
-    workers = min(config.workers, len(sizes))
+    workers = min(config.workers, len(sizes)) if config.scheduler is None else config.workers
     total: BlockSummary | None = None
     done = 0
-    for part in _blocks_in_order(args, workers):
+    for part in _blocks_in_order(args, workers, config.scheduler):
         # Merge strictly in block order: the floating-point result is then the same
         # whatever the schedule.
         total = part if total is None else total.merge(part)
@@ -522,7 +541,13 @@ def run(
         finished=dt.datetime.now(dt.UTC),
         wall_seconds=wall,
         engine={
-            "name": "numpy-local" if workers == 1 else "numpy-processes",
+            "name": (
+                "numpy-local"
+                if config.scheduler is None and workers == 1
+                else "numpy-processes"
+                if config.scheduler is None
+                else f"dask:{config.scheduler}"
+            ),
             "workers": workers,
             "workers_requested": config.workers,
             "quantiles": "exact" if keep_exact else "histogram",
