@@ -222,12 +222,17 @@ def simulate_assets(
     noise_model = processes.StudentTInnovations(
         scenario.correlations.noise_df.sample(streams.get("params.assets.noise"), n)
     )
-    # Correlate the unit shocks with the Cholesky factor, factor by factor (k is small).
     z = noise_model.draw(streams.get("assets.noise"), n_steps, len(names))
+    # Correlate the unit shocks: one (k x k) @ (k x n*T) product, in place of z.
+    k_assets = len(names)
+    eta = (chol @ z.reshape(k_assets, -1)).reshape(k_assets, n, n_steps)
+    del z
     d_event = np.diff(event_log, axis=1)
     d_risk = np.diff(risk_off, axis=1)
-    coords: dict[str, np.ndarray] = {}
-    moves = np.empty((len(names), n, n_steps))
+    # Per-path loadings (k, n): parameters may be distributions, drawn once per path.
+    k_assets = len(names)
+    loads = np.empty((4, k_assets, n))  # beta_ord, beta_sup, risk-off, drift per step
+    scale = np.empty((2, k_assets, n))  # residual sd in calm and stressed regimes
     for k, name in enumerate(names):
         spec = scenario.assets[name]
         rng = streams.get(f"params.asset.{name}")
@@ -237,23 +242,37 @@ def simulate_assets(
         beta_sup = spec.beta_supply.sample(rng, n)
         loading = spec.risk_off.sample(rng, n)
         daily = vol * math.sqrt(DT)
-        beta_ord = np.divide(r[k] * daily, shock_sd, out=np.zeros(n), where=shock_sd > 0)
-        resid_sd = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
+        loads[0, k] = np.divide(r[k] * daily, shock_sd, out=np.zeros(n), where=shock_sd > 0)
         if spec.kind == "yield":
             beta_sup = beta_sup * 100.0  # bp per 1% of oil -> bp per unit log move
         else:
             loading = loading / 100.0  # percent per unit -> log return per unit
-        move = moves[k]
-        np.multiply(z[0], chol[k, 0], out=move)
-        for j in range(1, k + 1):
-            move += chol[k, j] * z[j]
-        move *= np.where(stressed, (mult * resid_sd)[:, None], resid_sd[:, None])
-        move += beta_ord[:, None] * ordinary_shock
-        move += beta_sup[:, None] * d_event
-        move += loading[:, None] * d_risk
-        move += (drift * DT)[:, None]
-        path = np.empty((n, n_steps + 1))
-        path[:, 0] = 0.0
-        np.cumsum(move, axis=1, out=path[:, 1:])
-        coords[name] = path
-    return AssetPaths(names, coords, moves)
+        loads[1, k] = beta_sup
+        loads[2, k] = loading
+        loads[3, k] = drift * DT
+        scale[0, k] = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
+        scale[1, k] = scale[0, k] * mult
+    # Noise: eta (k, n, T) scaled by regime, in place.
+    moves = eta
+    if np.all(scale == scale[:, :, :1]):
+        calm, hot = scale[0, :, 0], scale[1, :, 0]
+        factor = np.where(stressed[None, :, :], hot[:, None, None], calm[:, None, None])
+    else:
+        factor = np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
+    moves *= factor
+    del factor
+    factors = (ordinary_shock, d_event, d_risk)
+    if np.all(loads == loads[:, :, :1]):
+        # Same loadings on every path (fixed parameters): one (k x 3) @ (3 x n*T) product.
+        b = loads[:3, :, 0].T  # (k, 3)
+        stacked = np.stack([f.reshape(-1) for f in factors])
+        moves += (b @ stacked).reshape(k_assets, n, n_steps)
+        moves += loads[3, :, 0][:, None, None]
+    else:
+        for j, f in enumerate(factors):
+            moves += loads[j][:, :, None] * f[None, :, :]
+        moves += loads[3][:, :, None]
+    paths = np.empty((k_assets, n, n_steps + 1))
+    paths[:, :, 0] = 0.0
+    np.cumsum(moves, axis=2, out=paths[:, :, 1:])
+    return AssetPaths(names, {name: paths[k] for k, name in enumerate(names)}, moves)
