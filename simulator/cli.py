@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from simulator import __version__
-from simulator.engine import DEFAULT_PATHS, RunConfig, RunResult, default_workers, run
+from simulator.engine import (
+    DEFAULT_PATHS,
+    RunConfig,
+    RunResult,
+    check_resources,
+    default_workers,
+    run,
+)
 from simulator.errors import InputError, ScenarioError, SimulatorError
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
@@ -168,6 +176,10 @@ def run_cmd(
         str | None,
         typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
     ] = None,
+    ignore_memory_check: Annotated[
+        bool,
+        typer.Option("--ignore-memory-check", help="Run even if the estimate exceeds free memory."),
+    ] = False,
 ) -> None:
     """Run scenarios and write tables, charts and a manifest, one directory per scenario.
 
@@ -186,6 +198,9 @@ def run_cmd(
             workers=default_workers() if workers is None else workers,
             scheduler=_scheduler(scheduler, cluster),
         ).validated()
+        if config.scheduler is None and not ignore_memory_check:
+            for item in loaded:
+                check_resources(item.scenario, config, book is not None)
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
@@ -392,8 +407,26 @@ def list_cmd(
         raise typer.Exit(2)
 
 
+def _register_extra_commands() -> None:
+    from simulator.calibrate.command import register
+
+    register(app)
+
+
+_register_extra_commands()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Entry point of the ``sim`` console script."""
+    """Entry point of the ``sim`` console script.
+
+    SIGTERM is treated like Ctrl-C: the run stops, its temporary directory is removed and
+    any earlier result is left as it was.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     app(prog_name="sim")
 
 

@@ -397,7 +397,8 @@ def run_block(
         by_name = {spec.name: spec for spec in specs}
         levels = {k: by_name[k].inverse(coords[k][:, cols]) for k in exposures}
         pnl = position_pnl(exposures, levels)
-        gross = sum(abs(v) * (100.0 if kind == "dv01" else 1.0) for kind, v in exposures.values())
+        # Scale of the P&L histogram: notionals, and DV01s times a 1,000 bp move.
+        gross = sum(abs(v) * (1000.0 if kind == "dv01" else 1.0) for kind, v in exposures.values())
         book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross, keep_exact)
     return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()), daily, book)
 
@@ -457,7 +458,8 @@ def _blocks_in_order(
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         pending: dict[int, cf.Future[BlockSummary]] = {}
         nxt = 0
         for i in range(len(args)):
@@ -465,6 +467,74 @@ def _blocks_in_order(
                 pending[nxt] = pool.submit(_run_block_args, args[nxt])
                 nxt += 1
             yield pending.pop(i).result()
+    except BaseException:
+        # Interrupted or failed: drop queued blocks and do not wait for running ones.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+#: Measured engine throughput on one core of the reference 2-core machine, path-steps per
+#: second per (2 + number of assets) factors; used only for the up-front time estimate.
+_PATH_STEP_FACTORS_PER_SECOND = 10e6
+
+
+def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> dict[str, float]:
+    """Rough peak memory (bytes) and wall time (seconds) of a run, before running it.
+
+    Memory: each worker holds about 40 + 6 k arrays of one block's ``(block, T + 1)``
+    doubles (k assets) while simulating, and up to two finished block summaries wait per
+    worker; the parent keeps the exact horizon values within their budget, the portfolio
+    tail and the merged histograms.
+    """
+    n_steps = config.horizon_days or scenario.horizon_days
+    k = len(scenario.assets)
+    block = min(config.block_size, config.paths)
+    per_block = block * (n_steps + 1) * 8 * (40 + 6 * k)
+    workers = max(1, config.workers)
+    horizons = len(scenario.horizons(n_steps))
+    series = 1 + k + int(portfolio)
+    exact = min(config.paths * horizons * series, EXACT_BUDGET_VALUES) * 8 * 2
+    tail = (
+        PortfolioSummary.tail_size_for(config.paths) * horizons * (k + 1) * 8 * 2
+        if portfolio
+        else 0
+    )
+    hist = series * (MAX_FAN_DATES + horizons) * 8000 * 8 * 3
+    memory = 250e6 + workers * per_block + exact + tail + hist
+    rate = _PATH_STEP_FACTORS_PER_SECOND * min(workers, default_workers())
+    seconds = config.paths * n_steps * (2 + k) / rate
+    return {"memory_bytes": memory, "seconds": seconds}
+
+
+def available_memory() -> float | None:
+    """Memory available to new allocations (``MemAvailable``), bytes; ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_resources(
+    scenario: sc.Scenario, config: RunConfig, portfolio: bool = False
+) -> dict[str, float]:
+    """The run's estimate; raises :class:`InputError` if it needs more memory than is free."""
+    est = estimate(scenario, config, portfolio)
+    free = available_memory()
+    if free is not None and est["memory_bytes"] > free:
+        raise InputError(
+            f"{scenario.name}: this run needs about {est['memory_bytes'] / 2**30:.1f} GiB but "
+            f"{free / 2**30:.1f} GiB is available; use fewer --workers or a smaller block, "
+            "or pass --ignore-memory-check to run anyway"
+        )
+    return est
 
 
 def default_workers() -> int:

@@ -89,8 +89,9 @@ class Portfolio(BaseModel):
         if self.value_usd is None:
             for name, pos in self.positions.items():
                 if pos.weight is not None:
-                    raise ValueError(
-                        f"position '{name}' is a weight: give value_usd, the book's value"
+                    raise sc._FieldError(
+                        ("positions", name, "weight"),
+                        f"position '{name}' is a weight: give value_usd, the book's value",
                     )
         return self
 
@@ -308,6 +309,8 @@ class PortfolioSummary:
 
     def quantile(self, i: int, q: float) -> float:
         """P&L quantile at horizon index ``i``: exact in the kept tail, else histogram."""
+        if self.exact is not None:
+            return float(np.quantile(self.exact[:, i], min(max(q, 0.0), 1.0)))
         tail_total = self.tail[i].sum(axis=1)
         # Linear interpolation between order statistics, as numpy's default quantile.
         pos = max(q, 0.0) * (self.n - 1)

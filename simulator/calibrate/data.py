@@ -288,7 +288,8 @@ def parse_window(text: str) -> Window:
             field="--exclude",
         )
     start, end = dates
-    assert start is not None and end is not None
+    assert start is not None
+    assert end is not None
     if end < start:
         raise ScenarioError(f"'{text}' ends before it starts", field="--exclude")
     return Window(start, end)

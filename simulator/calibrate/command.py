@@ -1,0 +1,145 @@
+"""The ``sim calibrate`` command: parse options, call :func:`calibrate`, write, exit.
+
+Wire it into the main app with ``register(app)``. The YAML fragment (or, with ``--json``,
+the JSON) goes to stdout or ``--out``; the model-comparison and stylised-facts tables go to
+stderr so that stdout stays a clean fragment.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.errors import RuntimeFailure, SimulatorError
+
+__all__ = ["calibrate_cmd", "register"]
+
+
+def _command_line(files: list[Path], **options: object) -> str:
+    """The command that reproduces this run, for the fragment's header."""
+    words = ["sim", "calibrate", *(str(f) for f in files)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            for v in value:
+                words += [flag, str(v)]
+        else:
+            words += [flag, str(value)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def calibrate_cmd(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Price CSV files; the first is oil.", show_default=False),
+    ],
+    column: Annotated[
+        str | None, typer.Option("--column", help="Value column of the first file.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="First date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last date (YYYY-MM-DD).")] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Leave out START:END (repeatable), e.g. 2020-01-01:2020-12-31.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the fragment (or JSON) here.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="All numbers with standard errors as JSON.")
+    ] = False,
+    charts: Annotated[
+        Path | None, typer.Option("--charts", help="Write diagnostic charts and tables here.")
+    ] = None,
+    weekly: Annotated[
+        bool, typer.Option("--weekly", help="Cross-asset statistics on weekly returns.")
+    ] = False,
+    factor_correlation: Annotated[
+        float,
+        typer.Option("--factor-correlation", help="Factor correlation, held fixed (unidentified)."),
+    ] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the model check run.")] = 20260206,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on stderr.")] = False,
+) -> None:
+    """Fit the oil: section of a scenario to daily prices; print it as YAML.
+
+    Example: sim calibrate data/brent-daily.csv --since 2015-01-01
+    --exclude 2020-01-01:2020-12-31 --charts calib/
+    """
+    err = typer.get_text_stream("stderr")
+    try:
+        t0 = time.perf_counter()
+        from simulator.calibrate.core import Options, calibrate
+        from simulator.calibrate.data import parse_window
+
+        windows = tuple(parse_window(w) for w in exclude or [])
+        options = Options(
+            files=tuple(str(f) for f in files),
+            column=column,
+            since=since,
+            until=until,
+            exclude=windows,
+            weekly=weekly,
+            factor_correlation=factor_correlation,
+            seed=seed,
+        )
+        cal = calibrate(options)
+        from simulator.calibrate.report import comparison_table, facts_table, to_json, to_yaml
+
+        command = _command_line(
+            files,
+            column=column,
+            since=since,
+            until=until,
+            exclude=exclude,
+            weekly=weekly,
+            factor_correlation=factor_correlation or None,
+            json=as_json,
+        )
+        text = (
+            json.dumps(to_json(cal, command), indent=1, ensure_ascii=False) + "\n"
+            if as_json
+            else to_yaml(cal, command)
+        )
+        if charts is not None:
+            from simulator.calibrate.charts import write_charts
+
+            write_charts(cal, charts)
+        if out is not None:
+            try:
+                out.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise RuntimeFailure(f"cannot write {out}: {exc.strerror}") from None
+        else:
+            typer.echo(text, nl=False)
+        if not quiet:
+            err.write("\n" + comparison_table(cal) + "\n" + facts_table(cal))
+            err.write(f"calibrated in {time.perf_counter() - t0:.1f} s\n")
+    except SimulatorError as exc:
+        err.write(f"Error: {exc}\n")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.write("Interrupted.\n")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        err.write(f"Error: internal error ({type(exc).__name__}: {exc}); please report it\n")
+        raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``calibrate`` command to ``app``."""
+    app.command("calibrate")(calibrate_cmd)

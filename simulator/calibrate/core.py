@@ -1,0 +1,216 @@
+"""The calibration itself: files in, fitted oil section (with standard errors) out.
+
+Steps, each in its own module:
+
+1. read and restrict the price files (:mod:`~simulator.calibrate.data`);
+2. fit the two-factor model to the log price by Kalman-filter ML
+   (:mod:`~simulator.calibrate.kalman`): half-life, the split of variance between the
+   factors, drift;
+3. fit nested daily-return models by ML (:mod:`~simulator.calibrate.regimes`): normal vs
+   Student-t, with/without Markov regimes, with/without Poisson–Laplace jumps; the full
+   model gives the calm volatility, regimes, tails and jumps;
+4. count threshold jumps as a cross-check (:mod:`~simulator.calibrate.jumps`);
+5. scale the Kalman split to the calm-regime volatility and assemble the ``oil:`` section;
+6. simulate the fitted section with the engine and compare stylised facts
+   (:mod:`~simulator.calibrate.facts`);
+7. with several files, cross-asset statistics (:mod:`~simulator.calibrate.assets`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.calibrate.assets import AssetStats, asset_stats
+from simulator.calibrate.data import MIN_RETURNS, PriceSeries, Sample, Window, prepare, read_prices
+from simulator.calibrate.facts import Facts, simulate_returns, stylised_facts
+from simulator.calibrate.jumps import ThresholdJumps, count_jumps
+from simulator.calibrate.kalman import TwoFactorFit, daily_return_variance, fit_two_factor
+from simulator.calibrate.mle import Estimate, delta_method
+from simulator.calibrate.regimes import ReturnFit, ReturnModel, filtered_stressed, fit_returns
+from simulator.errors import InputError
+from simulator.processes import DAYS_PER_YEAR
+
+__all__ = ["MODELS", "Calibration", "Options", "calibrate", "oil_estimates"]
+
+#: The nested daily-return models compared, simplest first; the last is the simulator's.
+MODELS = (
+    ReturnModel(student_t=False, regimes=False, jumps=False),
+    ReturnModel(student_t=True, regimes=False, jumps=False),
+    ReturnModel(student_t=False, regimes=True, jumps=False),
+    ReturnModel(student_t=True, regimes=True, jumps=False),
+    ReturnModel(student_t=True, regimes=False, jumps=True),
+    ReturnModel(student_t=True, regimes=True, jumps=True),
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to calibrate on.
+
+    Attributes
+    ----------
+    files
+        Price CSV files; the first is oil, the others are compared with it.
+    column
+        Value column of the first file (default: detected).
+    since, until
+        Inclusive sample bounds, ISO dates.
+    exclude
+        Date windows to leave out (e.g. 2020).
+    weekly
+        Cross-asset statistics on weekly returns.
+    factor_correlation
+        Correlation of the two factors, held fixed (not identified from spot prices).
+    sim_paths, sim_days, seed
+        Size and seed of the engine run behind the stylised facts.
+    """
+
+    files: tuple[str, ...]
+    column: str | None = None
+    since: str | None = None
+    until: str | None = None
+    exclude: tuple[Window, ...] = ()
+    weekly: bool = False
+    factor_correlation: float = 0.0
+    sim_paths: int = 100
+    sim_days: int = 2520
+    seed: int = 20260206
+    min_returns: int = MIN_RETURNS
+
+
+@dataclass
+class Calibration:
+    """Everything a calibration produced.
+
+    ``estimates`` holds the fragment's numbers keyed by their dotted ``oil:`` path (e.g.
+    ``short_term.half_life``); ``oil`` is the fragment itself (a dict that validates as
+    :class:`simulator.scenario.OilModel`).
+    """
+
+    options: Options
+    sample: Sample
+    kalman: TwoFactorFit
+    fits: list[ReturnFit]
+    threshold: ThresholdJumps
+    p_stressed: np.ndarray
+    estimates: dict[str, Estimate]
+    notes: list[str]
+    oil: dict[str, Any] = field(default_factory=dict)
+    history: Facts | None = None
+    model: Facts | None = None
+    simulated: np.ndarray | None = None
+    assets: AssetStats | None = None
+
+    @property
+    def full(self) -> ReturnFit:
+        return self.fits[-1]
+
+
+def oil_estimates(
+    kalman: TwoFactorFit, full: ReturnFit, spot: float, p_last: float
+) -> dict[str, Estimate]:
+    """The ``oil:`` section's numbers with standard errors.
+
+    The Kalman fit fixes the half-life and how the daily variance splits between the two
+    factors; the return model fixes the calm-regime level of that variance. So
+    ``s_i(calm) = s_i * sigma_calm / sqrt(V)`` with ``V`` the two-factor daily variance;
+    the relative errors of the two parts add in quadrature.
+    """
+    rho = kalman.rho.value
+    sigma_calm = full.estimates["vol_calm"]
+    rel_calm = sigma_calm.se / sigma_calm.value
+
+    def shares(theta: np.ndarray) -> np.ndarray:
+        h = math.exp(theta[0])
+        s1, s2 = math.exp(theta[1]), math.exp(theta[2])
+        phi = 2.0 ** (-1.0 / h)
+        v = daily_return_variance(phi, s1, s2, rho)
+        kappa = math.log(2.0) * DAYS_PER_YEAR / h
+        ou = math.sqrt(-math.expm1(-2.0 * kappa / DAYS_PER_YEAR) / (2.0 * kappa))
+        # Annualised vols per unit of calm daily sd.
+        return np.array([s1 / math.sqrt(v) / ou, s2 / math.sqrt(v) * math.sqrt(DAYS_PER_YEAR)])
+
+    g, g_se = delta_method(shares, kalman.mle.theta, kalman.mle.cov)
+    daily_calm = sigma_calm.value / math.sqrt(DAYS_PER_YEAR)
+    vols = []
+    for gi, si, stuck in zip(g, g_se, kalman.mle.at_bound[1:3], strict=True):
+        rel = math.hypot(rel_calm, si / gi if math.isfinite(si) and gi > 0 else 0.0)
+        se = math.nan if stuck else daily_calm * gi * rel  # a factor sd at its bound has none
+        vols.append(Estimate(daily_calm * gi, se, "annualised"))
+    e = full.estimates
+    nan = math.nan
+    return {
+        "spot": Estimate(spot, nan, "USD/bbl"),
+        "short_term.half_life": kalman.half_life,
+        "short_term.vol": vols[0],
+        "long_term.drift": kalman.drift,
+        "long_term.vol": vols[1],
+        "factor_correlation": kalman.rho,
+        "innovations.df": e["df"],
+        "regimes.calm_to_stressed": e["calm_to_stressed"],
+        "regimes.stressed_duration": e["stressed_duration"],
+        "regimes.vol_multiplier": e["vol_multiplier"],
+        "regimes.initial_stressed": Estimate(p_last, nan, "probability"),
+        "jumps.intensity_calm": e["intensity_calm"],
+        "jumps.intensity_stressed": e["intensity_stressed"],
+        "jumps.size.scale": e["jump_scale"],
+    }
+
+
+def calibrate(options: Options) -> Calibration:
+    """Run the calibration described by ``options``.
+
+    Raises
+    ------
+    ScenarioError
+        A bad price file or sample (see :mod:`simulator.calibrate.data`).
+    InputError
+        Bad options.
+    RuntimeFailure
+        A fit whose likelihood cannot be evaluated.
+    """
+    if not options.files:
+        raise InputError("give at least one price file")
+    if not -1.0 < options.factor_correlation < 1.0:
+        raise InputError(
+            f"--factor-correlation must be in (-1, 1), got {options.factor_correlation}"
+        )
+    series = read_prices(options.files[0], options.column)
+    sample = prepare(series, options.since, options.until, options.exclude, options.min_returns)
+    notes = list(series.notes)
+    r, starts = sample.returns, sample.segment_starts
+    segments = [sample.log_price[a:b] for a, b in sample.price_segments]
+    kalman = fit_two_factor(segments, rho=options.factor_correlation)
+    fits = [fit_returns(m, r, starts) for m in MODELS]
+    full = fits[-1]
+    p_stressed = filtered_stressed(full, r, starts)
+    threshold = count_jumps(r, sample.return_dates, starts)
+    estimates = oil_estimates(kalman, full, float(sample.series.values[-1]), float(p_stressed[-1]))
+    labels = ("half-life", "short-factor sd", "long-factor sd", "drift")
+    stuck = [labels[i] for i in np.flatnonzero(kalman.mle.at_bound)]
+    if stuck:
+        notes.append(f"two-factor Kalman fit: {', '.join(stuck)} at the bound of the search")
+    stuck_full = [n for n, e in full.estimates.items() if not math.isfinite(e.se)]
+    if stuck_full:
+        notes.append(f"full return model: no se for {', '.join(stuck_full)} (at a bound)")
+    cal = Calibration(options, sample, kalman, fits, threshold, p_stressed, estimates, notes)
+    from simulator.calibrate.report import oil_section
+
+    cal.oil = oil_section(cal)
+    cal.history = stylised_facts(r)
+    cal.simulated = simulate_returns(
+        cal.oil, str(sample.last), options.sim_paths, options.sim_days, options.seed
+    )
+    cal.model = stylised_facts(cal.simulated)
+    if len(options.files) > 1:
+        others: list[PriceSeries] = [read_prices(f) for f in options.files[1:]]
+        from simulator.calibrate.data import restrict
+
+        first, _ = restrict(series, options.since, options.until, options.exclude)
+        rest = [restrict(s, options.since, options.until, options.exclude)[0] for s in others]
+        cal.assets = asset_stats([first, *rest], weekly=options.weekly)
+    return cal

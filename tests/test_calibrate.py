@@ -1,0 +1,274 @@
+"""Estimators of ``sim calibrate``: likelihoods against references, parameter recovery, output.
+
+All series are simulated here (never the shared market data).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+import yaml
+from scipy import integrate, stats
+
+from simulator import processes
+from simulator.calibrate import kalman, regimes
+from simulator.calibrate.command import register
+from simulator.calibrate.facts import simulate_returns
+from simulator.scenario import OilModel
+
+# --------------------------------------------------------------------------- references
+
+
+def brute_force_loglik(
+    y: np.ndarray, phi: float, s1: float, s2: float, rho: float, mu: float
+) -> float:
+    """log p(y_1..y_n | y_0) from the full covariance of d_t = y_t - y_0."""
+    n = y.size - 1
+    # d_t = (phi^t - 1) chi_0 + sum_{j<=t} phi^(t-j) e1_j + sum_{j<=t} e2_j + t mu
+    a = np.zeros((n, 1 + 2 * n))
+    for t in range(1, n + 1):
+        a[t - 1, 0] = phi**t - 1.0
+        for j in range(1, t + 1):
+            a[t - 1, j] = phi ** (t - j)
+            a[t - 1, n + j] = 1.0
+    cov_z = np.zeros((1 + 2 * n, 1 + 2 * n))
+    cov_z[0, 0] = s1 * s1 / (1 - phi * phi)
+    for j in range(1, n + 1):
+        cov_z[j, j] = s1 * s1
+        cov_z[n + j, n + j] = s2 * s2
+        cov_z[j, n + j] = cov_z[n + j, j] = rho * s1 * s2
+    cov = a @ cov_z @ a.T
+    mean = mu * np.arange(1, n + 1)
+    return float(stats.multivariate_normal(mean, cov).logpdf(y[1:] - y[0]))
+
+
+def test_kalman_equals_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    y = 4.2 + np.cumsum(rng.normal(0, 0.02, 31))
+    for phi, s1, s2, rho, mu in ((0.95, 0.015, 0.01, 0.0, 0.0), (0.8, 0.02, 0.012, 0.4, 0.001)):
+        ll = kalman.kalman_loglik(y, phi, s1, s2, rho, mu)
+        assert ll == pytest.approx(brute_force_loglik(y, phi, s1, s2, rho, mu), rel=1e-9, abs=1e-8)
+        parts = kalman.kalman_loglik(y, phi, s1, s2, rho, mu, contributions=True)
+        assert np.sum(parts) == pytest.approx(ll)
+
+
+def test_hamilton_product_equals_loop() -> None:
+    rng = np.random.default_rng(4)
+    r = rng.standard_t(5, 700) * 0.015
+    model = regimes.ReturnModel(student_t=True, regimes=True, jumps=True)
+    th = np.array([0.1, math.log(0.012), 0.0, -4.0, -3.0, math.log(4.0), 0.0, 1.0, math.log(0.06)])
+    par = regimes._unpack(model, th)
+    logf = regimes.log_densities(model, par, r)
+    trans, start = regimes._chain(par)
+    ll, xi = 0.0, start
+    for t in range(r.size):
+        pred = start if t in (0, 300) else xi @ trans
+        j = pred * np.exp(logf[t])
+        ll += math.log(j.sum())
+        xi = j / j.sum()
+    assert regimes._loglik(model, th, r, np.array([0, 300])) == pytest.approx(ll, rel=1e-10)
+
+
+@pytest.mark.parametrize("x", [0.0, 0.04, -0.3, 0.64])
+def test_normal_laplace_density(x: float) -> None:
+    sd, b = 0.02, 0.06
+    num = integrate.quad(
+        lambda u: stats.norm.pdf(x - u, scale=sd) * stats.laplace.pdf(u, scale=b),
+        -3,
+        3,
+        points=[x],
+        limit=200,
+    )[0]
+    got = regimes._log_normal_laplace(np.array([x]), sd, b)[0]
+    assert got == pytest.approx(math.log(num), rel=1e-7)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def _within(est: float, se: float, true: float, k: float = 4.0) -> bool:
+    return math.isfinite(se) and abs(est - true) <= k * se
+
+
+def test_kalman_recovers_two_factor_parameters() -> None:
+    """One long Gaussian series simulated with the project's factor processes."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    h, vol_s, vol_l, drift = 20.0, 0.30, 0.20, 0.05
+    short = processes.ShortTermFactor(np.array([h]), np.array([vol_s]))
+    long_ = processes.LongTermFactor(np.array([drift]), np.array([vol_l]))
+    z = rng.standard_normal((2, 1, n))
+    ones = np.ones((1, n))
+    # Start the short factor from its stationary law, as the filter assumes.
+    chi0 = rng.normal(0, short.step_sd[0] / math.sqrt(1 - short.phi[0] ** 2))
+    chi = short.path(z[0], ones, np.zeros((1, n)))[0] + chi0 * short.phi[0] ** np.arange(n + 1)
+    y = 4.0 + chi + long_.path(z[1], ones)[0]
+    fit = kalman.fit_two_factor([y])
+    assert _within(fit.half_life.value, fit.half_life.se, h)
+    assert _within(fit.sd_short.value, fit.sd_short.se, float(short.step_sd[0]))
+    assert _within(fit.sd_long.value, fit.sd_long.se, vol_l / math.sqrt(252))
+    assert _within(fit.drift.value, fit.drift.se, drift)
+
+
+def test_regime_model_recovers_parameters() -> None:
+    """t innovations and Markov regimes simulated with the project's processes."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    p, dur, mult, df, sigma = 0.02, 25.0, 2.0, 6.0, 0.015
+    reg = processes.MarkovRegimes(
+        np.array([p]), np.array([1 / dur]), np.array([mult]), np.array([p / (p + 1 / dur)])
+    )
+    stressed = reg.simulate(rng, np.zeros((1, n), dtype=bool))
+    eps = processes.StudentTInnovations(np.array([df])).draw(rng, n, 1)[0]
+    r = (sigma * reg.multiplier(stressed) * eps)[0]
+    fit = regimes.fit_returns(
+        regimes.ReturnModel(student_t=True, regimes=True, jumps=False), r, np.array([0])
+    )
+    e = fit.estimates
+    truth = {
+        "vol_calm": sigma * math.sqrt(252),
+        "vol_multiplier": mult,
+        "calm_to_stressed": p,
+        "stressed_to_calm": 1 / dur,
+        "df": df,
+        "mu": 0.0,
+    }
+    for name, value in truth.items():
+        assert _within(e[name].value, e[name].se, value), (name, e[name], value)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+OIL = {
+    "spot": {"value": 70.0, "unit": "USD/bbl", "rationale": "test"},
+    "short_term": {
+        "half_life": {"value": 30, "unit": "trading days", "rationale": "test"},
+        "vol": {"value": 0.2, "unit": "annualised", "rationale": "test"},
+    },
+    "long_term": {
+        "drift": {"value": 0.0, "unit": "per year", "rationale": "test"},
+        "vol": {"value": 0.2, "unit": "annualised", "rationale": "test"},
+    },
+    "factor_correlation": {"value": 0.0, "unit": "correlation", "rationale": "test"},
+    "innovations": {
+        "model": "student_t",
+        "df": {"value": 8, "unit": "degrees of freedom", "rationale": "test"},
+    },
+    "regimes": {
+        "model": "markov",
+        "calm_to_stressed": {"value": 0.02, "unit": "per day", "rationale": "test"},
+        "stressed_duration": {"value": 20, "unit": "trading days", "rationale": "test"},
+        "vol_multiplier": {"value": 2.0, "unit": "multiplier", "rationale": "test"},
+        "initial_stressed": {"value": 0.3, "unit": "probability", "rationale": "test"},
+    },
+    "jumps": {
+        "model": "poisson",
+        "intensity_calm": {"value": 1.0, "unit": "per year", "rationale": "test"},
+        "intensity_stressed": {"value": 3.0, "unit": "per year", "rationale": "test"},
+        "size": {
+            "dist": "laplace",
+            "loc": 0.0,
+            "scale": 0.06,
+            "unit": "log return",
+            "rationale": "test",
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def price_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An oil file simulated with the engine, and a FRED-style second series."""
+    d = tmp_path_factory.mktemp("calib")
+    r = simulate_returns(OIL, "2026-02-06", 1, 500, seed=1)[0]
+    p = 70.0 * np.exp(np.r_[0.0, np.cumsum(r)])
+    dates = np.busday_offset(np.datetime64("2023-01-02"), np.arange(p.size), roll="forward")
+    oil = d / "oil.csv"
+    oil.write_text(
+        "Date,Price\n" + "".join(f"{a},{b:.4f}\n" for a, b in zip(dates, p, strict=True))
+    )
+    rng = np.random.default_rng(2)
+    other = 100 * np.exp(0.3 * np.r_[0.0, np.cumsum(r)] + np.cumsum(rng.normal(0, 0.005, p.size)))
+    usd = d / "usd.csv"
+    rows = [
+        f"{a},{'.' if i % 50 == 7 else f'{b:.4f}'}\n"
+        for i, (a, b) in enumerate(zip(dates, other, strict=True))
+    ]
+    usd.write_text("observation_date,DTWEXBGS\n" + "".join(rows))
+    return oil, usd
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer(add_completion=False)
+
+    @app.callback()
+    def _main() -> None:
+        """Test app."""
+
+    register(app)
+    return app
+
+
+def test_cli_fragment_validates_as_oil_section(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object, tmp_path: Path
+) -> None:
+    oil, usd = price_files
+    charts = tmp_path / "charts"
+    res = runner.invoke(  # type: ignore[attr-defined]
+        app, ["calibrate", str(oil), str(usd), "--since", "2023-01-01", "--charts", str(charts)]
+    )
+    assert res.exit_code == 0, res.stderr
+    doc = yaml.safe_load(res.stdout)
+    model = OilModel.model_validate(doc["oil"])
+    assert model.spot.mean() == pytest.approx(float(oil.read_text().splitlines()[-1].split(",")[1]))
+    assert res.stdout.startswith(f"# Calibrated by: sim calibrate {oil} {usd} --since 2023-01-01")
+    assert f"# Data: {oil} (column Price), 2023-01-02..2024-12-" in res.stdout
+    assert "DTWEXBGS: vol" in res.stdout
+    for name in (
+        "qq.png",
+        "acf_squared.png",
+        "rolling_vol.png",
+        "stylised_facts.md",
+        "stylised_facts.csv",
+        "model_comparison.md",
+    ):
+        assert (charts / name).stat().st_size > 0
+    assert "| ann. vol |" in res.stderr
+    assert "| Student-t + regimes + jumps |" in res.stderr
+
+
+def test_cli_json_has_standard_errors(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object, tmp_path: Path
+) -> None:
+    oil, usd = price_files
+    out = tmp_path / "calib.json"
+    res = runner.invoke(  # type: ignore[attr-defined]
+        app, ["calibrate", str(oil), str(usd), "--json", "--weekly", "--out", str(out), "-q"]
+    )
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == ""
+    doc = json.loads(out.read_text())
+    assert doc["oil"]["short_term.half_life"]["unit"] == "trading days"
+    assert doc["oil"]["innovations.df"]["se"] > 0
+    assert {r["model"] for r in doc["comparison"]} >= {"normal", "Student-t + regimes + jumps"}
+    assert doc["assets"]["frequency"] == "weekly"
+    assert doc["assets"]["series"][1]["beta_to_first"]["se"] > 0
+    OilModel.model_validate(doc["oil_section"])
+
+
+def test_cli_option_error_is_one_line(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object
+) -> None:
+    oil, _ = price_files
+    res = runner.invoke(app, ["calibrate", str(oil), "--exclude", "2020"])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "Error: --exclude: '2020' is not a date range START:END such as 2020-01-01:2020-12-31\n"
+    )

@@ -1,0 +1,408 @@
+"""Comparing scenarios: common random numbers, batch-means errors, blends, weights, run
+directories against scenario files, refusals and the files ``sim compare`` writes.
+
+Statistical checks use fixed seeds; tolerances come from standard errors (4 SE).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from conftest import event, q, scenario_doc
+
+from simulator.cli import app
+from simulator.compare import N_BATCHES, check_comparable, compare, parse_weights, statistics
+from simulator.engine import RunConfig, run
+from simulator.errors import InputError
+from simulator.output import manifest
+from simulator.portfolio import load_portfolio
+from simulator.samples import Sample
+from simulator.scenario import LoadedScenario, load_scenario
+
+Z = 4.0
+COMPARE_FILES = {
+    "comparison.csv",
+    "comparison.md",
+    "brent_fans.png",
+    "brent_densities.png",
+    "probabilities.png",
+    "manifest.json",
+}
+
+SHOCK = {
+    "events": {
+        "shock": event(
+            0.5,
+            3,
+            risk_premium={
+                "size": {
+                    "dist": "uniform",
+                    "low": 2.0,
+                    "high": 8.0,
+                    "unit": "USD/bbl",
+                    "rationale": "a scare of uncertain size",
+                },
+                "half_life": q(10, "trading days"),
+            },
+        )
+    }
+}
+
+
+def invoke(runner: Any, *args: str | Path) -> Any:
+    return runner.invoke(app, [str(a) for a in args], prog_name="sim")
+
+
+def write_doc(directory: Path, name: str, overrides: dict[str, Any] | None = None) -> Path:
+    doc = scenario_doc({"name": name, **(overrides or {})})
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def sample_of(
+    loaded: LoadedScenario, seed: int, paths: int, portfolio: Any = None, **config: Any
+) -> Sample:
+    result = run(
+        loaded, RunConfig(paths=paths, seed=seed, workers=1, **config), portfolio=portfolio
+    )
+    return Sample.from_result(result, manifest(result, Path("."), []))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedScenario, LoadedScenario]:
+    """Two scenarios that differ only by one event."""
+    tmp = tmp_path_factory.mktemp("pair")
+    return (
+        load_scenario(write_doc(tmp, "calm")),
+        load_scenario(write_doc(tmp, "shocked", SHOCK)),
+    )
+
+
+# --------------------------------------------------------------------------- CRN
+
+
+def test_common_random_numbers_reduce_the_variance_of_differences(
+    pair: tuple[LoadedScenario, LoadedScenario],
+) -> None:
+    calm, shocked = pair
+    a = sample_of(calm, 1, 4000)
+    b_same = sample_of(shocked, 1, 4000)
+    b_other = sample_of(shocked, 2, 4000)
+
+    crn = compare([a, b_same])
+    indep = compare([a, b_other])
+    assert crn.paired
+    assert not indep.paired
+    # At 20 days the premium has mostly faded: the paired difference varies far less than
+    # either scenario (expected variance reduction ~90; the batch estimate of it has a
+    # log-SE ~0.5, so > 4 is a clear margin). At 5 days it is ~3, too close to test.
+    row = crn.value("shocked", "brent", 20, "mean")
+    assert row["variance_reduction"] > 4, row
+    assert row["diff_std_error"] ** 2 * 4 < row["diff_std_error_independent"] ** 2
+    other = indep.value("shocked", "brent", 20, "mean")
+    assert row["diff_std_error"] ** 2 * 4 < other["diff_std_error"] ** 2
+    for h in (5, 20):
+        row = crn.value("shocked", "brent", h, "mean")
+        other = indep.value("shocked", "brent", h, "mean")
+        # Unpaired runs: the difference's error is the independent one.
+        assert other["diff_std_error"] == other["diff_std_error_independent"]
+        assert other["variance_reduction"] == 1.0
+        assert row["variance_reduction"] == pytest.approx(
+            row["diff_std_error_independent"] ** 2 / row["diff_std_error"] ** 2, rel=1e-12
+        )
+        # Both measure the same difference: they agree within their errors.
+        gap = abs(row["diff"] - other["diff"])
+        assert gap < Z * math.hypot(row["diff_std_error"], other["diff_std_error"])
+        # The reference's own rows have no difference.
+        ref = crn.value("calm", "brent", h, "mean")
+        assert math.isnan(ref["diff"])
+        assert math.isnan(ref["diff_std_error"])
+
+
+def test_batch_standard_error_matches_the_spread_over_seeds(
+    pair: tuple[LoadedScenario, LoadedScenario],
+) -> None:
+    """Over R independent seeds, the variance of the paired difference in mean Brent
+    matches the mean of the squared batch-means SEs. log(variance ratio) has SE about
+    sqrt(2/(R-1) + 2/(R (B-1))) (chi-square estimates); the check is at 4 SE."""
+    calm, shocked = pair
+    r_seeds, paths, h = 60, 1000, 20
+    diffs, se2 = [], []
+    for seed in range(100, 100 + r_seeds):
+        row = compare([sample_of(calm, seed, paths), sample_of(shocked, seed, paths)]).value(
+            "shocked", "brent", h, "mean"
+        )
+        diffs.append(row["diff"])
+        se2.append(row["diff_std_error"] ** 2)
+    ratio = float(np.var(diffs, ddof=1) / np.mean(se2))
+    se_log = math.sqrt(2 / (r_seeds - 1) + 2 / (r_seeds * (N_BATCHES - 1)))
+    assert abs(math.log(ratio)) < Z * se_log, ratio
+
+
+# --------------------------------------------------------------------------- blends
+
+
+@pytest.fixture(scope="module")
+def blend_inputs(
+    pair: tuple[LoadedScenario, LoadedScenario], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Sample, Sample]:
+    tmp = tmp_path_factory.mktemp("book")
+    path = tmp / "book.yaml"
+    path.write_text("positions:\n  brent: {notional_usd: 1_000_000}\n", encoding="utf-8")
+    book = load_portfolio(path)
+    calm, shocked = pair
+    return sample_of(calm, 4, 2000, book), sample_of(shocked, 4, 2000, book)
+
+
+def test_equal_weight_blend_is_the_pooled_sample(blend_inputs: tuple[Sample, Sample]) -> None:
+    a, b = blend_inputs
+    c = compare([a, b], weights={"calm": 0.5, "shocked": 0.5})
+    for asset in ("brent", "portfolio"):
+        spec = a.specs.get(asset) if asset != "portfolio" else None
+        for i, h in enumerate(a.horizons):
+            pooled = np.concatenate([a.values[asset][:, i], b.values[asset][:, i]])
+            expected = statistics(pooled, np.ones(pooled.size), spec)
+            for stat, value in expected.items():
+                got = c.value("blend", asset, h, stat)["value"]
+                assert got == pytest.approx(value, rel=1e-12, abs=1e-9), (asset, h, stat)
+
+
+def test_unequal_weight_blend_is_the_weighted_mixture(blend_inputs: tuple[Sample, Sample]) -> None:
+    """Weights 0.25/0.75 with equal n: the blend is the pool of one copy of the first
+    sample and three of the second. Means, probabilities and ES equal the pooled ones (and
+    means and probabilities are the weighted averages of the scenarios'); quantiles differ
+    only in how they interpolate, so each lies within the pooled order statistics around
+    its position (the groups of copies are at most 3 long)."""
+    a, b = blend_inputs
+    w = {"calm": 0.25, "shocked": 0.75}
+    c = compare([a, b], weights=w)
+    checked = set()
+    for asset in ("brent", "portfolio"):
+        spec = a.specs.get(asset) if asset != "portfolio" else None
+        for i, h in enumerate(a.horizons):
+            va, vb = a.values[asset][:, i], b.values[asset][:, i]
+            pooled = np.concatenate([va, vb, vb, vb])
+            expected = statistics(pooled, np.ones(pooled.size), spec)
+            s = np.sort(pooled)
+            for stat, value in expected.items():
+                got = c.value("blend", asset, h, stat)["value"]
+                if stat == "mean" or stat.startswith("prob_"):
+                    assert got == pytest.approx(value, rel=1e-12, abs=1e-12), (asset, stat)
+                    mix = sum(w[name] * c.value(name, asset, h, stat)["value"] for name in w)
+                    assert got == pytest.approx(mix, rel=1e-12, abs=1e-12), (asset, stat)
+                elif stat.startswith("es_"):
+                    assert got == pytest.approx(value, rel=1e-9), (asset, stat)
+                else:
+                    level = {"var_95": 0.05, "var_99": 0.01}.get(stat)
+                    qq = level if level is not None else int(stat[1:]) / 100
+                    pos = qq * s.size - 0.5
+                    lo = s[max(0, math.floor(pos) - 3)]
+                    hi = s[min(s.size - 1, math.ceil(pos) + 3)]
+                    if level is not None:
+                        lo, hi = -hi, -lo
+                    assert lo <= got <= hi, (asset, h, stat, lo, got, hi)
+                checked.add(stat)
+    assert {"mean", "p05", "p95", "prob_loss", "es_95", "var_99", "prob_above_80"} <= checked
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def test_parse_weights_normalises_with_a_note() -> None:
+    weights, note = parse_weights("a=1, b=3", ["a", "b", "c"])
+    assert weights == {"a": 0.25, "b": 0.75, "c": 0.0}
+    assert note == "weights summed to 4; normalised to 1"
+    weights, note = parse_weights("a=0.3,b=0.7", ["a", "b"])
+    assert weights == {"a": 0.3, "b": 0.7}
+    assert note is None
+    assert parse_weights("b=1", ["a", "b"]) == ({"a": 0.0, "b": 1.0}, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a=0.3,b", "--weights: 'b' is not NAME=WEIGHT"),
+        ("a=0.5,zz=0.5", "--weights: 'zz' is not one of the compared scenarios (a, b)"),
+        ("a=half", "--weights: 'half' for a is not a number"),
+        ("a=-0.1,b=1", "--weights: the weight of a must be a finite number >= 0"),
+        ("a=nan", "--weights: the weight of a must be a finite number >= 0"),
+        ("b=inf", "--weights: the weight of b must be a finite number >= 0"),
+        ("a=0,b=0", "--weights: at least one weight must be positive"),
+        ("", "--weights: at least one weight must be positive"),
+    ],
+)
+def test_parse_weights_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_weights(text, ["a", "b"])
+    assert str(info.value) == message
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_check_comparable_refusals(
+    pair: tuple[LoadedScenario, LoadedScenario], tmp_path: Path
+) -> None:
+    calm, shocked = pair
+    a = sample_of(calm, 1, 50)
+    b = sample_of(shocked, 1, 50)
+    short = sample_of(shocked, 1, 50, horizon_days=10)
+    with pytest.raises(InputError) as info:
+        check_comparable([a, short], ["x", "y"])
+    assert str(info.value) == "cannot compare x and y: horizons differ ([5, 20] vs [5, 10])"
+    with pytest.raises(InputError) as info:
+        check_comparable([a, a], ["x", "y"])
+    assert str(info.value) == "cannot compare x and y: both are scenario 'calm'"
+    path = tmp_path / "book.yaml"
+    path.write_text("positions:\n  brent: {notional_usd: 1}\n", encoding="utf-8")
+    with_book = sample_of(shocked, 1, 50, load_portfolio(path))
+    with pytest.raises(InputError) as info:
+        check_comparable([a, with_book], ["x", "y"])
+    # The book adds a 'portfolio' series: that is what differs first.
+    assert str(info.value) == (
+        "cannot compare x and y: assets differ (only in x: none; only in y: portfolio)"
+    )
+    check_comparable([a, b], ["x", "y"])  # fine
+
+
+def _refused(runner: Any, tmp_path: Path, *args: str | Path) -> str:
+    out = tmp_path / "cmp_out"
+    result = invoke(
+        runner, "compare", *args, "--paths", "200", "--workers", "1", "--quiet", "--out", out
+    )
+    assert result.exit_code == 2, result.output
+    assert not out.exists() or not any(out.iterdir())
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_compare_refuses_different_as_of_dates(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    b = write_doc(tmp_path, "second", {"as_of": "2026-02-05"})
+    assert _refused(runner, tmp_path, a, b) == (
+        f"Error: cannot compare {a} and {b}: as-of dates differ (2026-02-06 vs 2026-02-05)"
+    )
+
+
+def test_compare_refuses_different_horizons(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    b = write_doc(tmp_path, "second", {"horizon_days": 10})
+    assert _refused(runner, tmp_path, a, b) == (
+        f"Error: cannot compare {a} and {b}: horizons differ ([5, 20] vs [5, 10])"
+    )
+
+
+def test_compare_refuses_different_assets(runner: Any, tmp_path: Path) -> None:
+    gold = {
+        "label": "Gold",
+        "rationale": "a haven",
+        "kind": "price",
+        "start": q(2000.0, "USD/oz"),
+        "drift": q(0.0, "per year"),
+        "vol": q(0.15, "annualised"),
+        "stressed_vol_multiplier": q(1.0, "multiplier"),
+        "beta_supply": q(0.0, "beta"),
+        "risk_off": q(1.0, "percent"),
+    }
+    a = write_doc(tmp_path, "first")
+    b = write_doc(
+        tmp_path,
+        "second",
+        {
+            "assets": {"gold": gold},
+            "correlations": {"rationale": "none given", "noise_df": q(5, "degrees of freedom")},
+        },
+    )
+    assert _refused(runner, tmp_path, a, b) == (
+        f"Error: cannot compare {a} and {b}: assets differ (only in {a}: none; only in {b}: gold)"
+    )
+
+
+def test_compare_refuses_the_same_scenario_twice(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    assert _refused(runner, tmp_path, a, a) == (
+        f"Error: cannot compare {a} and {a}: both are scenario 'first'"
+    )
+
+
+def test_compare_refuses_fewer_than_two_inputs(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    assert _refused(runner, tmp_path, a) == (
+        "Error: compare needs at least two scenario files or run directories"
+    )
+
+
+def test_compare_refuses_files_mixed_with_directories(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    d = tmp_path / "somedir"
+    d.mkdir()
+    assert _refused(runner, tmp_path, a, d) == (
+        "Error: give either scenario files or run directories, not both"
+    )
+
+
+def test_compare_refuses_a_directory_without_manifest(runner: Any, tmp_path: Path) -> None:
+    d1, d2 = tmp_path / "run1", tmp_path / "run2"
+    d1.mkdir()
+    d2.mkdir()
+    assert _refused(runner, tmp_path, d1, d2) == (
+        f"Error: {d1}: not a run directory (no manifest.json)"
+    )
+
+
+# --------------------------------------------------------------------------- directories
+
+
+def test_comparing_run_directories_equals_comparing_the_files(runner: Any, tmp_path: Path) -> None:
+    """`sim run` both scenarios with one seed, then `sim compare` the run directories: the
+    comparison (values, errors, differences, blend) is the one `sim compare` computes from
+    the scenario files with that seed, and both write the six comparison files."""
+    a = write_doc(tmp_path, "calm")
+    b = write_doc(tmp_path, "shocked", SHOCK)
+    common = ["--paths", "1000", "--seed", "7", "--workers", "1"]
+    runs = tmp_path / "runs"
+    result = invoke(runner, "run", a, b, *common, "--quiet", "--out", runs)
+    assert result.exit_code == 0, result.output
+
+    weights = ["--weights", "calm=1,shocked=3", "--reference", "shocked"]
+    from_dirs = invoke(
+        runner, "compare", runs / "calm", runs / "shocked", *weights, "--out", tmp_path / "c1"
+    )
+    from_files = invoke(
+        runner, "compare", a, b, *common, *weights, "--quiet", "--out", tmp_path / "c2"
+    )
+    assert from_dirs.exit_code == 0, from_dirs.output
+    assert from_files.exit_code == 0, from_files.output
+    # The weights were normalised, and said so (not in --quiet mode).
+    assert from_dirs.stderr == "Note: weights summed to 4; normalised to 1\n"
+    assert from_files.stderr == ""
+
+    d1 = tmp_path / "c1" / "compare-calm-shocked"
+    d2 = tmp_path / "c2" / "compare-calm-shocked"
+    assert from_files.stdout.strip() == str(d2.resolve())
+    csv1 = (d1 / "comparison.csv").read_text(encoding="utf-8")
+    csv2 = (d2 / "comparison.csv").read_text(encoding="utf-8")
+    assert csv1 == csv2
+    lines = csv1.splitlines()
+    assert any(line.startswith("blend,brent,20,mean,") for line in lines)
+    assert any(line.startswith("calm,brent,20,mean,") and ",shocked," in line for line in lines)
+
+    for d in (d1, d2):
+        assert {p.name for p in d.iterdir()} == COMPARE_FILES
+        record = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        assert record["files"] == sorted(COMPARE_FILES)
+        assert record["scenarios"] == ["calm", "shocked"]
+        assert record["reference"] == "shocked"
+        assert record["paired_common_random_numbers"] is True
+        assert record["weights"] == {"calm": 0.25, "shocked": 0.75}
+        assert record["weights_note"] == "weights summed to 4; normalised to 1"
+        for png in ("brent_fans.png", "brent_densities.png", "probabilities.png"):
+            assert (d / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
