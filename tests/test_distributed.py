@@ -113,3 +113,13 @@ def test_unreachable_scheduler_is_a_runtime_failure() -> None:
     ):
         run(loaded, RunConfig(paths=1000, seed=1, scheduler=f"tcp://127.0.0.1:{port}"))
     assert time.perf_counter() - t0 < 60
+
+
+def test_local_cluster_and_two_processes_match_one_process() -> None:
+    loaded = load_scenario(SCENARIO)
+    base = {"paths": 3_000, "seed": 3, "horizon_days": 21, "block_size": 500}
+    one = summary_rows(run(loaded, RunConfig(**base, workers=1)))  # type: ignore[arg-type]
+    two = summary_rows(run(loaded, RunConfig(**base, workers=2)))  # type: ignore[arg-type]
+    dask = run(loaded, RunConfig(**base, workers=2, scheduler="local"))  # type: ignore[arg-type]
+    assert one == two == summary_rows(dask)
+    assert dask.engine["name"] == "dask:local"

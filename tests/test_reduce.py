@@ -280,3 +280,46 @@ def test_quantile_standard_error_matches_the_spread_across_replicates() -> None:
     spread = np.std(medians, ddof=1)
     combined = math.hypot(spread / math.sqrt(2 * (reps - 1)), np.std(ses, ddof=1) / math.sqrt(reps))
     assert abs(spread - np.mean(ses)) < 4 * combined
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(3, 300), st.integers(1, 4)),
+        elements=st.floats(-5.0, 5.0, allow_nan=False),
+    ),
+    cuts=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    q=st.floats(0.001, 0.999),
+)
+def test_histogram_merges_are_associative_and_within_a_bin(
+    data: np.ndarray, cuts: tuple[float, float], q: float
+) -> None:
+    """Sketch merges are exact (so associative) and a merged quantile is within one bin of the
+    empirical (inverted-CDF) quantile, or at the extremes seen when outside the grid."""
+    from simulator.reduce import BIN_WIDTH, Histogram
+
+    n = data.shape[0]
+    i, j = sorted(min(max(1, round(c * n)), n - 1) for c in cuts)
+    parts = [data[:i], data[i:j], data[j:]]
+    parts = [p for p in parts if p.shape[0] > 0]
+    hs = [Histogram.of("log", p) for p in parts]
+    left = hs[0]
+    for h in hs[1:]:
+        left = left.merge(h)
+    right = hs[-1]
+    for h in reversed(hs[:-1]):
+        right = h.merge(right)
+    whole = Histogram.of("log", data)
+    for merged in (left, right):
+        lo = min(merged.offset, whole.offset)
+        width = max(merged.offset + merged.counts.shape[1], whole.offset + whole.counts.shape[1])
+        pad = np.zeros((data.shape[1], width - lo), dtype=np.int64)
+        a, b = pad.copy(), pad.copy()
+        a[:, merged.offset - lo : merged.offset - lo + merged.counts.shape[1]] = merged.counts
+        b[:, whole.offset - lo : whole.offset - lo + whole.counts.shape[1]] = whole.counts
+        np.testing.assert_array_equal(a, b)
+    est = left.quantile(np.array([q]))[:, 0]
+    exact = np.quantile(data, q, axis=0, method="inverted_cdf")
+    inside = np.abs(exact) < 3.999
+    assert np.all(np.abs(est - exact)[inside] <= BIN_WIDTH["log"] + 1e-12)
