@@ -4,6 +4,11 @@ Prints figures; asserts nothing (speed is never a test). Run from the repository
 
     python benchmarks/bench_engine.py                 # oil only and oil + 7 assets, 100k x 126
     python benchmarks/bench_engine.py --paths 1000000 --workers 2
+    python benchmarks/bench_engine.py --scaling       # full model, 1 worker against 2 workers
+
+Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
+start-up, no output writing); the load average is printed before each measurement, since a
+shared machine makes single timings unreliable.
 
 "Path-steps per second" counts one path advanced by one trading day; "path-step-factors"
 multiplies by the random factors drawn per step (2 for oil, 2 + 7 with the assets).
@@ -12,6 +17,7 @@ multiplies by the random factors drawn per step (2 for oil, 2 + 7 with the asset
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from pathlib import Path
@@ -43,12 +49,25 @@ def oil_only(path: Path) -> object:
     return loaded.model_copy(update={"scenario": scenario})
 
 
-def time_run(loaded: object, paths: int, workers: int, seed: int = 1) -> float:
-    """Best of two runs' wall seconds."""
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages, for the record."""
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def time_run(
+    loaded: object,
+    paths: int,
+    workers: int,
+    seed: int = 1,
+    repeats: int = 3,
+    horizon: int | None = None,
+) -> float:
+    """Best of ``repeats`` runs' wall seconds."""
     best = float("inf")
-    for _ in range(2):
+    for _ in range(repeats):
         t0 = time.perf_counter()
-        run(loaded, RunConfig(paths=paths, seed=seed, workers=workers))  # type: ignore[arg-type]
+        run(loaded, RunConfig(paths=paths, seed=seed, workers=workers,  # type: ignore[arg-type]
+                              horizon_days=horizon))
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -58,22 +77,41 @@ def main() -> None:
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "talks_fail.yaml"))
     parser.add_argument("--paths", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--horizon", type=int, default=None, help="trading days (default: 126)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the full model, with 1 and with 2 workers, and the speed-up")
     args = parser.parse_args()
 
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, {load()}")
     rate = normal_rate()
     print(f"numpy standard_normal (PCG64, 1 core): {rate / 1e6:8.1f} M draws/s")
     full = load_scenario(args.scenario)
-    steps = full.scenario.horizon_days
+    steps = args.horizon or full.scenario.horizon_days
+    if args.scaling:
+        factors = 2 + len(full.scenario.assets)
+        secs = {}
+        for w in (1, 2):
+            print(f"  [{load()}]", flush=True)
+            secs[w] = time_run(full, args.paths, w, repeats=args.repeats, horizon=args.horizon)
+            ps = args.paths * steps / secs[w]
+            print(f"full model, {args.paths:,} paths x {steps} steps, {w} worker(s): "
+                  f"{secs[w]:6.2f} s  {ps * factors / 1e6:7.1f} M path-step-factors/s", flush=True)
+        print(f"speed-up 1 -> 2 workers: {secs[1] / secs[2]:.2f}x (target 1.7x)  [{load()}]")
+        return
     cases = [("oil only", oil_only(Path(args.scenario)), 2),
              (f"oil + {len(full.scenario.assets)} assets", full, 2 + len(full.scenario.assets))]
     for label, loaded, factors in cases:
-        secs = time_run(loaded, args.paths, args.workers)
+        print(f"  [{load()}]", flush=True)
+        secs = time_run(loaded, args.paths, args.workers, repeats=args.repeats,
+                        horizon=args.horizon)
         ps = args.paths * steps / secs
         print(
             f"{label:>16}: {args.paths:,} paths x {steps} steps, {args.workers} worker(s): "
             f"{secs:6.2f} s  {ps / 1e6:6.2f} M path-steps/s  "
             f"{ps * factors / 1e6:7.1f} M path-step-factors/s  "
-            f"= {ps * factors / rate:5.1%} of the raw normal rate"
+            f"= {ps * factors / rate:5.1%} of the raw normal rate",
+            flush=True,
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -28,7 +28,6 @@ import math
 import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def best_of(fn, repeats: int = 3) -> float:  # type: ignore[no-untyped-def]
 
 def pyesg_part(paths: int, steps: int, repeats: int) -> dict[str, object]:
     """Runs inside the benchmark venv (where pyesg is installed)."""
-    import pyesg  # noqa: PLC0415 - only in the benchmark venv
+    import pyesg
 
     ou = pyesg.OrnsteinUhlenbeckProcess(mu=MU, sigma=SIGMA, theta=THETA)
     gbm = pyesg.GeometricBrownianMotion(mu=0.05, sigma=0.2)
@@ -105,7 +104,7 @@ def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
 
 def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """simulator.processes.ShortTermFactor.path with normal innovations."""
-    from simulator.processes import NormalInnovations, ShortTermFactor  # noqa: PLC0415
+    from simulator.processes import NormalInnovations, ShortTermFactor
 
     rng = np.random.default_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
@@ -119,7 +118,7 @@ def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
 def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """The same, without building the all-ones multiplier / all-zero jump arrays (the
     arrays the engine passes are real regime multipliers and jumps)."""
-    from simulator.processes import NormalInnovations, ShortTermFactor  # noqa: PLC0415
+    from simulator.processes import NormalInnovations, ShortTermFactor
 
     rng = np.random.default_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
@@ -163,7 +162,8 @@ def main() -> None:
 
     n, t = args.paths, args.steps
     print(f"load average: {os.getloadavg()}  numpy {np.__version__}")
-    print(f"work: {n:,} paths x {t} steps OU (theta={THETA}, sigma={SIGMA}), best of {args.repeats}")
+    print(f"work: {n:,} paths x {t} steps OU (theta={THETA}, sigma={SIGMA}), "
+          f"best of {args.repeats}")
     rows: list[tuple[str, float]] = []
     py = ensure_venv(Path(args.venv))
     res = subprocess.run([str(py), __file__, "--pyesg-only", "--paths", str(n), "--steps", str(t),

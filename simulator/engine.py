@@ -361,6 +361,15 @@ def run_block(
     )
     specs = series_specs(scenario)
     coords = {"brent": oil.log_price - math.log(specs[0].start), **assets.paths}
+    for spec in specs[1:]:
+        path = coords[spec.name]
+        limit = 50.0 if spec.kind == "log" else 1e6  # a factor e^50, or 10,000 points of yield
+        if not np.all(np.isfinite(path)) or np.abs(path).max() > limit:
+            raise RuntimeFailure(
+                f"assets.{spec.name}: the simulated path left any plausible range (moves beyond "
+                f"{'a factor e^50' if spec.kind == 'log' else '1e6 bp'}); check its vol, drift "
+                "and loadings"
+            )
     h = np.array(horizons)
     days = fan_days(n_steps, horizons)
     series = {
