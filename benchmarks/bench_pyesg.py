@@ -86,6 +86,12 @@ def ensure_venv(venv: Path) -> Path:
 # --------------------------------------------------------------------------- project part
 
 
+def _simulator() -> tuple[type, type]:
+    from simulator.processes import NormalInnovations, ShortTermFactor
+
+    return NormalInnovations, ShortTermFactor
+
+
 def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """Plain vectorised numpy OU (Euler, as pyesg), full path array."""
     rng = np.random.default_rng(seed)
@@ -104,8 +110,7 @@ def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
 
 def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """simulator.processes.ShortTermFactor.path with normal innovations."""
-    from simulator.processes import NormalInnovations, ShortTermFactor
-
+    NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
     rng = np.random.default_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
@@ -118,8 +123,7 @@ def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
 def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """The same, without building the all-ones multiplier / all-zero jump arrays (the
     arrays the engine passes are real regime multipliers and jumps)."""
-    from simulator.processes import NormalInnovations, ShortTermFactor
-
+    NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
     rng = np.random.default_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
@@ -164,6 +168,7 @@ def main() -> None:
     print(f"load average: {os.getloadavg()}  numpy {np.__version__}")
     print(f"work: {n:,} paths x {t} steps OU (theta={THETA}, sigma={SIGMA}), "
           f"best of {args.repeats}")
+    _simulator()  # import the package outside the timed region
     rows: list[tuple[str, float]] = []
     py = ensure_venv(Path(args.venv))
     res = subprocess.run([str(py), __file__, "--pyesg-only", "--paths", str(n), "--steps", str(t),

@@ -252,6 +252,7 @@ def write_comparison(
         Extra manifest entries (command, times).
     """
     from simulator.report import compare_report as cr
+    from simulator.report.html import render_compare
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
@@ -289,6 +290,9 @@ def write_comparison(
             "directory": str(target.resolve()),
             **(meta or {}),
         }
-        record["files"] = sorted([*written, "manifest.json"])
+        reports = ["report.html", "report.md"]
+        record["files"] = sorted([*written, *reports, "manifest.json"])
+        for fname, text in zip(reports, render_compare(comparison, tmp, record), strict=True):
+            (tmp / fname).write_text(text, encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return target

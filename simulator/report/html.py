@@ -714,8 +714,9 @@ def _html_block(block: _Block, directory: Path) -> str:
     return f"<h{block.level}>{_e(block.text)}</h{block.level}>"
 
 
-def _to_html(result: RunResult, title: str, sections: list[_Section], directory: Path) -> str:
-    scenario = result.scenario
+def _to_html(
+    title: str, description: str, footer: str, sections: list[_Section], directory: Path
+) -> str:
     nav = "".join(f'<li><a href="#{s.anchor}">{_e(s.title)}</a></li>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
@@ -731,7 +732,7 @@ def _to_html(result: RunResult, title: str, sections: list[_Section], directory:
         "<body>",
         "<header>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="description">{_e(scenario.description)}</p>',
+        f'<p class="description">{_e(description)}</p>',
         f'<nav aria-label="Sections"><ol>{nav}</ol></nav>',
         "</header>",
         "<main>",
@@ -743,7 +744,7 @@ def _to_html(result: RunResult, title: str, sections: list[_Section], directory:
         parts.append("</section>")
     parts += [
         "</main>",
-        f"<footer>{_e(_footer(result))}</footer>",
+        f"<footer>{_e(footer)}</footer>",
         "</body>",
         "</html>",
     ]
@@ -792,12 +793,12 @@ def _md_block(block: _Block) -> str:
     return "#" * block.level + " " + _md_text(block.text)
 
 
-def _to_markdown(result: RunResult, title: str, sections: list[_Section]) -> str:
-    parts = [f"# {_md_text(title)}", _md_text(result.scenario.description)]
+def _to_markdown(title: str, description: str, footer: str, sections: list[_Section]) -> str:
+    parts = [f"# {_md_text(title)}", _md_text(description)]
     for section in sections:
         parts.append(f"## {section.title}")
         parts += [_md_block(b).rstrip("\n") for b in section.blocks]
-    parts.append(f"---\n\n*{_md_text(_footer(result))}*")
+    parts.append(f"---\n\n*{_md_text(footer)}*")
     return "\n\n".join(parts) + "\n"
 
 
@@ -833,4 +834,192 @@ def render_run(result: RunResult, directory: Path, manifest: dict[str, Any]) -> 
     """
     title = f"Scenario report: {result.scenario.name}"
     sections = _sections(result, directory, manifest)
-    return _to_html(result, title, sections, directory), _to_markdown(result, title, sections)
+    description, footer = result.scenario.description, _footer(result)
+    return (
+        _to_html(title, description, footer, sections, directory),
+        _to_markdown(title, description, footer, sections),
+    )
+
+
+# --------------------------------------------------------------------------- comparisons
+
+COMPARE_CHARTS = (
+    ("brent_fans.png", "Brent fan charts by scenario", "Brent: the scenarios on one scale."),
+    (
+        "brent_densities.png",
+        "Brent densities at the horizon",
+        "Distribution of Brent at the last horizon, by scenario (blend dashed).",
+    ),
+    (
+        "probabilities.png",
+        "Key probabilities",
+        "Key probabilities at the last horizon with ±2 standard-error bars.",
+    ),
+)
+
+
+def _compare_cell(row: dict[str, Any], diff: bool = False) -> str:
+    value, se = (row["diff"], row["diff_std_error"]) if diff else (row["value"], row["std_error"])
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    stat, asset = row["statistic"], row["asset"]
+    if stat.startswith("prob_"):
+        text = f"{value:+.4f} ± {se:.4f}" if diff else f"{value:.4f} ± {se:.4f}"
+    elif asset == "portfolio":
+        text = f"{value:+,.0f} ± {se:,.0f}" if diff else f"{value:,.0f} ± {se:,.0f}"
+    else:
+        text = f"{value:+,.2f} ± {se:,.2f}" if diff else f"{value:,.2f} ± {se:,.2f}"
+    vr = row.get("variance_reduction")
+    if diff and isinstance(vr, float) and math.isfinite(vr) and vr != 1.0:
+        text += f" (VR {vr:.1f}x)"
+    return text
+
+
+def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]) -> list[_Section]:
+    c = comparison
+    cols = [*c.names, *(["blend"] if c.weights else [])]
+    h = c.samples[0].horizons[-1]
+    head: list[_Block] = [
+        _List(
+            (
+                f"As of {c.samples[0].meta.get('as_of')}; horizons "
+                f"{', '.join(str(x) for x in c.samples[0].horizons)} trading days; "
+                f"{c.samples[0].n:,} paths per scenario.",
+                f"Reference: {c.reference}. "
+                + (
+                    "Paths are paired (same seed): differences use common random numbers."
+                    if c.paired
+                    else "Runs are not paired: differences assume independence."
+                ),
+                *(
+                    [
+                        "Blend weights: "
+                        + ", ".join(f"{k} {v:.3g}" for k, v in c.weights.items())
+                        + (f" ({c.weights_note})" if c.weights_note else "")
+                    ]
+                    if c.weights
+                    else []
+                ),
+                "Values ± one Monte Carlo standard error (batch means); VR: variance reduction "
+                "of a difference from common random numbers.",
+            )
+        )
+    ]
+    rows = []
+    for scen in cols:
+        med = c.value(scen, "brent", h, "p50")
+        cells = [scen, _compare_cell(med)]
+        cells.append("reference" if scen == c.reference else _compare_cell(med, diff=True))
+        try:
+            cells.append(_compare_cell(c.value(scen, "brent", h, "prob_above_100")))
+        except KeyError:
+            cells.append("n/a")
+        rows.append(tuple(cells))
+    head.append(
+        _Table(
+            ("scenario", f"Brent median at {h} d", f"vs {c.reference}", "P(Brent > 100)"),
+            tuple(rows),
+        )
+    )
+    charts: list[_Block] = [
+        _Figure(n, a, cap) for n, a, cap in COMPARE_CHARTS if (directory / n).is_file()
+    ]
+    side: list[_Block] = []
+    diffs: list[_Block] = []
+    assets = list(dict.fromkeys(r["asset"] for r in c.rows))
+    for asset in assets:
+        stats = list(
+            dict.fromkeys(
+                r["statistic"] for r in c.rows if r["asset"] == asset and r["horizon_days"] == h
+            )
+        )
+        side.append(_Heading(f"{asset} at {h} trading days", 3))
+        side.append(
+            _Table(
+                ("statistic", *cols),
+                tuple(
+                    (stat, *(_compare_cell(c.value(scen, asset, h, stat)) for scen in cols))
+                    for stat in stats
+                ),
+            )
+        )
+        others = [x for x in cols if x != c.reference]
+        diffs.append(_Heading(f"{asset} at {h} trading days, against {c.reference}", 3))
+        diffs.append(
+            _Table(
+                ("statistic", *others),
+                tuple(
+                    (
+                        stat,
+                        *(
+                            _compare_cell(c.value(scen, asset, h, stat), diff=True)
+                            for scen in others
+                        ),
+                    )
+                    for stat in stats
+                ),
+            )
+        )
+    assumptions: list[_Block] = []
+    for sample in c.samples:
+        params = sample.meta.get("parameters") or {}
+        assumptions.append(_Heading(sample.name, 3))
+        assumptions.append(_Para(str(sample.meta.get("description", ""))))
+        events = params.get("events") or {}
+        if events:
+            assumptions.append(
+                _Table(
+                    ("event", "probability", "requires", "rationale"),
+                    tuple(
+                        (
+                            name,
+                            _quantity_text(ev.get("probability")),
+                            ", ".join(ev.get("requires") or []) or "—",
+                            str(ev.get("rationale", "")),
+                        )
+                        for name, ev in events.items()
+                    ),
+                )
+            )
+    return [
+        _Section("Headline numbers", head),
+        _Section("Charts", charts or [_Para("No charts were found.")]),
+        _Section("Side by side", side),
+        _Section("Differences", diffs),
+        _Section("Assumptions", assumptions or [_Para("Not recorded in the runs.")]),
+        _Section(
+            "Manifest", [_Pre(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))]
+        ),
+    ]
+
+
+def _quantity_text(q: Any) -> str:
+    if not isinstance(q, dict):
+        return "n/a"
+    if "value" in q and q.get("dist", "fixed") == "fixed":
+        return f"{q['value']:g}"
+    params = ", ".join(
+        f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
+        for k, v in q.items()
+        if k not in {"unit", "rationale", "dist"}
+    )
+    return f"{q.get('dist')}({params})"
+
+
+def render_compare(comparison: Any, directory: Path, manifest: dict[str, Any]) -> tuple[str, str]:
+    """Render a comparison (:class:`simulator.compare.Comparison`) as HTML and Markdown.
+
+    Sections: headline numbers, charts, side-by-side tables at the last horizon,
+    differences against the reference with their standard errors, each scenario's events
+    with their rationales, and the manifest.
+    """
+    title = f"Scenario comparison: {', '.join(comparison.names)}"
+    description = f"{len(comparison.names)} scenarios compared against {comparison.reference}" + (
+        " with common random numbers." if comparison.paired else "."
+    )
+    footer = f"Generated by sim {__version__}."
+    sections = _compare_sections(comparison, directory, manifest)
+    return (
+        _to_html(title, description, footer, sections, directory),
+        _to_markdown(title, description, footer, sections),
+    )
