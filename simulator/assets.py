@@ -80,7 +80,7 @@ def nearest_correlation(a: np.ndarray, tol: float = 1e-12, max_iter: int = 500) 
         ds = x - r
         y_new = x.copy()
         np.fill_diagonal(y_new, 1.0)
-        if np.linalg.norm(y_new - y) <= tol * max(np.linalg.norm(y), 1.0):
+        if float(np.linalg.norm(y_new - y)) <= tol * max(float(np.linalg.norm(y)), 1.0):
             y = y_new
             break
         y = y_new

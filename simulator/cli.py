@@ -6,14 +6,20 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from simulator import __version__
@@ -78,7 +84,7 @@ class _Progress:
         self.quiet = quiet
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
-        self.task = 0
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.quiet:
@@ -97,7 +103,8 @@ class _Progress:
             )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done)
+        if self.task is not None:
+            self.bar.update(self.task, completed=done)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -431,4 +438,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -201,7 +201,7 @@ def write_run(
         for name, text in written.items():
             (tmp / name).write_text(text, encoding="utf-8")
         files = list(written)
-        figures = [
+        figures: list[tuple[str, Callable[[RunResult], Any]]] = [
             ("brent_fan.png", charts.fan_chart),
             ("brent_terminal.png", charts.terminal_chart),
         ]

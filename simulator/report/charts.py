@@ -52,7 +52,7 @@ def fan_chart(result: RunResult, series_name: str = "brent", ax: object = None) 
         axes = fig.add_subplot()
     else:
         axes = ax  # type: ignore[assignment]
-        fig = axes.figure  # type: ignore[attr-defined]
+        fig = axes.figure  # type: ignore[attr-defined,assignment]
     axes.fill_between(fan_dates, q[:, 0], q[:, 4], color=_BLUE, alpha=0.18, lw=0, label="5–95%")
     axes.fill_between(fan_dates, q[:, 1], q[:, 3], color=_BLUE, alpha=0.35, lw=0, label="25–75%")
     all_dates = mdates.date2num(dates)

@@ -10,6 +10,8 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from simulator.engine import RunResult
 
 __all__ = [
@@ -101,7 +103,7 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(float(v) if hasattr(v, "dtype") else v) for v in row])
+        writer.writerow([_cell(v.item() if isinstance(v, np.generic) else v) for v in row])
     return buf.getvalue()
 
 
