@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from simulator import __version__
+from simulator.cli_errors import handle_errors
 from simulator.engine import (
     DEFAULT_PATHS,
     RunConfig,
@@ -31,7 +32,7 @@ from simulator.engine import (
     default_workers,
     run,
 )
-from simulator.errors import InputError, ScenarioError, SimulatorError
+from simulator.errors import InputError, ScenarioError
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
 from simulator.scenario import LoadedScenario, load_scenario
@@ -50,11 +51,6 @@ app = typer.Typer(
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
-
-
-def _fail(exc: SimulatorError) -> typer.Exit:
-    err.print(f"Error: {exc}", markup=False)
-    return typer.Exit(exc.exit_code)
 
 
 def _version(value: bool) -> None:
@@ -151,38 +147,49 @@ def _summary_table(result: RunResult) -> Table:
     return table
 
 
+# Options shared by `run` and `compare`.
+PathsOpt = Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")]
+HorizonOpt = Annotated[
+    int | None,
+    typer.Option("--horizon", help="Trading days to simulate (default: the scenario's)."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace an existing result of the same name.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the paths.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on."),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
+]
+DEFAULT_SEED = 20260206
+
+
 @app.command("run")
 def run_cmd(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
-    paths: Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")] = DEFAULT_PATHS,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")] = 20260206,
-    horizon: Annotated[
-        int | None,
-        typer.Option("--horizon", help="Trading days to simulate (default: the scenario's)."),
-    ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")] = Path(
-        "outputs"
-    ),
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing result of the same name.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the paths.")] = False,
+    paths: PathsOpt = DEFAULT_PATHS,
+    seed: SeedOpt = DEFAULT_SEED,
+    horizon: HorizonOpt = None,
+    out_dir: OutOpt = Path("outputs"),
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
     portfolio: Annotated[
         Path | None,
         typer.Option("--portfolio", "-p", help="Portfolio YAML: P&L, VaR and ES of a book."),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
-    ] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
     ignore_memory_check: Annotated[
         bool,
         typer.Option("--ignore-memory-check", help="Run even if the estimate exceeds free memory."),
@@ -192,7 +199,7 @@ def run_cmd(
 
     Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
-    try:
+    with handle_errors("Interrupted: nothing was written for the unfinished scenario."):
         loaded = _load_all(files)
         book = load_portfolio(portfolio) if portfolio is not None else None
         if book is not None:
@@ -222,18 +229,6 @@ def run_cmd(
                     f"{result.wall_seconds:.2f} s (seed {config.seed})"
                 )
             out.print(str(target.resolve()), markup=False)
-    except SimulatorError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        err.print("Interrupted: nothing was written for the unfinished scenario.")
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:  # a bug: say so in one line, never a traceback
-        err.print(
-            f"Error: internal error ({type(exc).__name__}: {exc}); please report it", markup=False
-        )
-        raise typer.Exit(1) from None
 
 
 @app.command("compare")
@@ -252,28 +247,15 @@ def compare_cmd(
     portfolio: Annotated[
         Path | None, typer.Option("--portfolio", "-p", help="Portfolio YAML (scenario files).")
     ] = None,
-    paths: Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")] = DEFAULT_PATHS,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")] = 20260206,
-    horizon: Annotated[
-        int | None, typer.Option("--horizon", help="Trading days (default: the scenarios').")
-    ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")] = Path(
-        "outputs"
-    ),
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing result.")] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-w", help="Local worker processes (default: all cores)."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the path.")] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option("--cluster", help="'local': start a Dask LocalCluster with --workers."),
-    ] = None,
+    paths: PathsOpt = DEFAULT_PATHS,
+    seed: SeedOpt = DEFAULT_SEED,
+    horizon: HorizonOpt = None,
+    out_dir: OutOpt = Path("outputs"),
+    force: ForceOpt = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Compare scenarios (run with common random numbers) or existing run directories.
 
@@ -286,7 +268,7 @@ def compare_cmd(
     from simulator.report.compare_report import terminal_table
     from simulator.samples import Sample
 
-    try:
+    with handle_errors():
         if len(items) < 2:
             raise InputError("compare needs at least two scenario files or run directories")
         dirs = [p.is_dir() for p in items]
@@ -344,18 +326,6 @@ def compare_cmd(
                 table.add_row(*row)
             out.print(table)
         out.print(str(target.resolve()), markup=False)
-    except SimulatorError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        err.print("Interrupted: nothing was written.")
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:  # a bug: say so in one line, never a traceback
-        err.print(
-            f"Error: internal error ({type(exc).__name__}: {exc}); please report it", markup=False
-        )
-        raise typer.Exit(1) from None
 
 
 @app.command("validate")

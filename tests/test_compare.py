@@ -33,6 +33,8 @@ COMPARE_FILES = {
     "brent_densities.png",
     "probabilities.png",
     "manifest.json",
+    "report.html",
+    "report.md",
 }
 
 SHOCK = {

@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from simulator.errors import RuntimeFailure, SimulatorError
+from simulator.cli_errors import handle_errors
+from simulator.errors import RuntimeFailure
 
 __all__ = ["calibrate_cmd", "register"]
 
@@ -79,7 +80,7 @@ def calibrate_cmd(
     --exclude 2020-01-01:2020-12-31 --charts calib/
     """
     err = typer.get_text_stream("stderr")
-    try:
+    with handle_errors("Interrupted."):
         t0 = time.perf_counter()
         from simulator.calibrate.core import Options, calibrate
         from simulator.calibrate.data import parse_window
@@ -127,17 +128,6 @@ def calibrate_cmd(
         if not quiet:
             err.write("\n" + comparison_table(cal) + "\n" + facts_table(cal))
             err.write(f"calibrated in {time.perf_counter() - t0:.1f} s\n")
-    except SimulatorError as exc:
-        err.write(f"Error: {exc}\n")
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.write("Interrupted.\n")
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:  # a bug: say so in one line, never a traceback
-        err.write(f"Error: internal error ({type(exc).__name__}: {exc}); please report it\n")
-        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:

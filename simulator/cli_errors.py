@@ -1,0 +1,41 @@
+"""How every ``sim`` command turns exceptions into one line and an exit code.
+
+Exit codes: 2 for bad input (:class:`~simulator.errors.InputError`), 1 for runtime
+failures and for bugs (reported as an internal error, never as a traceback), 130 after
+Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import typer
+
+from simulator.errors import SimulatorError
+
+__all__ = ["handle_errors"]
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Iterator[None]:
+    """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes."""
+    try:
+        yield
+    except SimulatorError as exc:
+        _say(f"Error: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _say(interrupted)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        _say(f"Error: internal error ({type(exc).__name__}: {exc}); please report it")
+        raise typer.Exit(1) from None
