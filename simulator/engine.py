@@ -9,11 +9,13 @@ only module that creates random generators.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import dataclasses
 import datetime as dt
 import math
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -554,6 +556,23 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _tune_allocator() -> None:
+    """Keep large freed blocks in the heap (glibc only).
+
+    A block's arrays are tens of MB, above glibc's default threshold for serving them with
+    fresh ``mmap`` pages, so every block would page-fault them in again (measured: 15-20% of
+    CPU). Raising the thresholds lets the allocator reuse that memory; the peak is the same.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 512 * 2**20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1024 * 2**20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: leave the allocator alone
+        return
+
+
 def run(
     loaded: sc.LoadedScenario,
     config: RunConfig,
@@ -579,6 +598,7 @@ def run(
     """
     config = config.validated()
     assert config.seed is not None
+    _tune_allocator()
     scenario = loaded.scenario
     n_steps = config.horizon_days or scenario.horizon_days
     horizons = scenario.horizons(n_steps)

@@ -170,17 +170,19 @@ class MarkovRegimes:
     def simulate(self, rng: np.random.Generator, forced: np.ndarray) -> np.ndarray:
         """Regime of each step, bool ``(n_paths, n_steps)``; ``forced`` has the same shape."""
         n, n_steps = forced.shape
-        u = rng.random((n, n_steps))
-        out = np.empty((n, n_steps), dtype=bool)
-        state = u[:, 0] < self.initial_stressed
+        # Day-major: one uniform per path and step, row t holding day t of every path.
+        u = rng.random((n_steps, n))
+        hold = np.ascontiguousarray(forced.T)
+        out = np.empty((n_steps, n), dtype=bool)
+        state = u[0] < self.initial_stressed
         p, q = self.p_calm_to_stressed, self.p_stressed_to_calm
         for t in range(n_steps):
             if t > 0:
-                # Leave stress with prob q, enter it with prob p; one uniform per path/step.
-                state = np.where(state, u[:, t] >= q, u[:, t] < p)
-            state |= forced[:, t]
-            out[:, t] = state
-        return out
+                # Leave stress with prob q, enter it with prob p.
+                state = np.where(state, u[t] >= q, u[t] < p)
+            state |= hold[t]
+            out[t] = state
+        return np.ascontiguousarray(out.T)
 
     def multiplier(self, stressed: np.ndarray) -> np.ndarray:
         """Volatility multiplier per path and step, shape of ``stressed``."""
@@ -339,13 +341,15 @@ class ShortTermFactor:
     def path_from_drive(self, drive: np.ndarray) -> np.ndarray:
         """Factor path from zero given each day's shock, ``(n_paths, n_steps + 1)``."""
         n, n_steps = drive.shape
-        out = np.empty((n, n_steps + 1))
-        out[:, 0] = 0.0
+        # Run the recursion day-major, so each day's update touches contiguous memory.
+        day_major = np.empty((n_steps + 1, n))
+        day_major[0] = 0.0
+        shocks = np.ascontiguousarray(drive.T)
         phi = self.phi
         for t in range(n_steps):
-            np.multiply(out[:, t], phi, out=out[:, t + 1])
-            out[:, t + 1] += drive[:, t]
-        return out
+            np.multiply(day_major[t], phi, out=day_major[t + 1])
+            day_major[t + 1] += shocks[t]
+        return np.ascontiguousarray(day_major.T)
 
 
 @dataclass(frozen=True)

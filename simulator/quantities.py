@@ -178,7 +178,7 @@ class LogNormal(_QuantityBase):
 
     dist: Literal["lognormal"]
     median: _Positive
-    sigma: _Positive
+    sigma: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 
     def frozen(self) -> Any:
         from scipy import stats
@@ -192,10 +192,16 @@ class LogNormal(_QuantityBase):
         return rng.lognormal(math.log(self.median), self.sigma, size=n)
 
     def mean(self) -> float:
-        return self.median * math.exp(self.sigma**2 / 2.0)
+        try:
+            return self.median * math.exp(self.sigma**2 / 2.0)
+        except OverflowError:
+            return math.inf
 
     def variance(self) -> float:
-        return self.median**2 * math.expm1(self.sigma**2) * math.exp(self.sigma**2)
+        try:
+            return self.median**2 * math.expm1(self.sigma**2) * math.exp(self.sigma**2)
+        except OverflowError:
+            return math.inf
 
     def describe(self) -> str:
         return f"lognormal(median {self.median:g}, sigma {self.sigma:g}) {self.unit}"

@@ -360,7 +360,7 @@ def test_markov_matches_reference_loop() -> None:
     )
     forced = rng.random((n, steps)) < 0.05
     got = regimes.simulate(np.random.default_rng(12), forced)
-    u = np.random.default_rng(12).random((n, steps))
+    u = np.random.default_rng(12).random((steps, n)).T  # drawn day-major
     for i in range(n):
         state = u[i, 0] < regimes.initial_stressed[i]
         for t in range(steps):

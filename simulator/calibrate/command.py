@@ -71,6 +71,14 @@ def calibrate_cmd(
         float,
         typer.Option("--factor-correlation", help="Factor correlation, held fixed (unidentified)."),
     ] = 0.0,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="How to fix the half-life and split the variance between the factors: "
+            "variance-ratio (VR at 5-252 days) or kalman (two-factor Kalman ML).",
+        ),
+    ] = "variance-ratio",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the model check run.")] = 20260206,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on stderr.")] = False,
 ) -> None:
@@ -94,6 +102,7 @@ def calibrate_cmd(
             exclude=windows,
             weekly=weekly,
             factor_correlation=factor_correlation,
+            split=split,
             seed=seed,
         )
         cal = calibrate(options)
@@ -107,6 +116,7 @@ def calibrate_cmd(
             exclude=exclude,
             weekly=weekly,
             factor_correlation=factor_correlation or None,
+            split=None if split == "variance-ratio" else split,
             json=as_json,
         )
         text = (

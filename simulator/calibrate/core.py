@@ -3,16 +3,17 @@
 Steps, each in its own module:
 
 1. read and restrict the price files (:mod:`~simulator.calibrate.data`);
-2. fit the two-factor model to the log price by Kalman-filter ML
-   (:mod:`~simulator.calibrate.kalman`): half-life, the split of variance between the
-   factors, drift;
+2. split the daily variance between the factors and fix the half-life: by default from the
+   variance ratios at 5-252 days (:mod:`~simulator.calibrate.varratio`), or (``--split
+   kalman``) by two-factor Kalman-filter ML (:mod:`~simulator.calibrate.kalman`), which is
+   always run for the drift and the model comparison;
 3. fit nested daily-return models by ML (:mod:`~simulator.calibrate.regimes`): normal vs
    Student-t, with/without Markov regimes, with/without Poisson–Laplace jumps; the full
    model gives the calm volatility, regimes, tails and jumps;
 4. count threshold jumps as a cross-check (:mod:`~simulator.calibrate.jumps`);
-5. scale the Kalman split to the calm-regime volatility and assemble the ``oil:`` section;
-6. simulate the fitted section with the engine and compare stylised facts
-   (:mod:`~simulator.calibrate.facts`);
+5. scale the chosen split to the calm-regime volatility and assemble the ``oil:`` section;
+6. simulate the fitted section with the engine and compare stylised facts and horizon
+   spreads (:mod:`~simulator.calibrate.facts`);
 7. with several files, cross-asset statistics (:mod:`~simulator.calibrate.assets`).
 """
 
@@ -31,10 +32,14 @@ from simulator.calibrate.jumps import ThresholdJumps, count_jumps
 from simulator.calibrate.kalman import TwoFactorFit, daily_return_variance, fit_two_factor
 from simulator.calibrate.mle import Estimate, delta_method
 from simulator.calibrate.regimes import ReturnFit, ReturnModel, filtered_stressed, fit_returns
+from simulator.calibrate.varratio import VRFit, fit_variance_ratio
 from simulator.errors import InputError
 from simulator.processes import DAYS_PER_YEAR
 
-__all__ = ["MODELS", "Calibration", "Options", "calibrate", "oil_estimates"]
+__all__ = ["MODELS", "SPLITS", "Calibration", "Options", "calibrate", "oil_estimates"]
+
+#: Ways to split the daily variance between the factors (and fix the half-life).
+SPLITS = ("variance-ratio", "kalman")
 
 #: The nested daily-return models compared, simplest first; the last is the simulator's.
 MODELS = (
@@ -65,6 +70,11 @@ class Options:
         Cross-asset statistics on weekly returns.
     factor_correlation
         Correlation of the two factors, held fixed (not identified from spot prices).
+    split
+        ``"variance-ratio"`` (default) or ``"kalman"``: which fit sets the half-life and the
+        split of daily variance between the factors.
+    n_boot
+        Bootstrap resamples for the variance-ratio standard errors.
     sim_paths, sim_days, seed
         Size and seed of the engine run behind the stylised facts.
     """
@@ -76,6 +86,8 @@ class Options:
     exclude: tuple[Window, ...] = ()
     weekly: bool = False
     factor_correlation: float = 0.0
+    split: str = "variance-ratio"
+    n_boot: int = 500
     sim_paths: int = 100
     sim_days: int = 2520
     seed: int = 20260206
@@ -94,6 +106,7 @@ class Calibration:
     options: Options
     sample: Sample
     kalman: TwoFactorFit
+    vr: VRFit
     fits: list[ReturnFit]
     threshold: ThresholdJumps
     p_stressed: np.ndarray
@@ -109,24 +122,78 @@ class Calibration:
     def full(self) -> ReturnFit:
         return self.fits[-1]
 
+    @property
+    def split(self) -> str:
+        return self.options.split
+
+    @property
+    def vr_loglik(self) -> float:
+        """Gaussian two-factor log-likelihood at the variance-ratio split (Kalman drift)."""
+        return _vr_loglik(self)
+
+
+def _vr_sds(theta: np.ndarray) -> tuple[float, float, float]:
+    """``(h, s1, s2)`` per unit daily variance from the variance-ratio ``(log h, f)``."""
+    h = math.exp(theta[0])
+    f = min(max(float(theta[1]), 1e-6), 1.0 - 1e-6)
+    phi = 2.0 ** (-1.0 / h)
+    return h, math.sqrt((1.0 - f) * (1.0 + phi) / 2.0), math.sqrt(f)
+
+
+def _kalman_sds(theta: np.ndarray) -> tuple[float, float, float]:
+    return math.exp(theta[0]), math.exp(theta[1]), math.exp(theta[2])
+
+
+def _vr_loglik(cal: Calibration) -> float:
+    from simulator.calibrate.kalman import kalman_loglik
+
+    h, s1, s2 = _vr_sds(cal.vr.theta)
+    rho = cal.kalman.rho.value
+    phi = 2.0 ** (-1.0 / h)
+    r = cal.sample.returns
+    scale = float(r.std()) / math.sqrt(daily_return_variance(phi, s1, s2, rho))
+    mu = cal.kalman.drift.value / DAYS_PER_YEAR
+    segs = [cal.sample.log_price[a:b] for a, b in cal.sample.price_segments]
+    return sum(
+        float(kalman_loglik(s, phi, s1 * scale, s2 * scale, rho, mu)) for s in segs if s.size >= 2
+    )
+
 
 def oil_estimates(
-    kalman: TwoFactorFit, full: ReturnFit, spot: float, p_last: float
+    kalman: TwoFactorFit,
+    full: ReturnFit,
+    spot: float,
+    p_last: float,
+    vr: VRFit | None = None,
+    split: str = "kalman",
 ) -> dict[str, Estimate]:
     """The ``oil:`` section's numbers with standard errors.
 
-    The Kalman fit fixes the half-life and how the daily variance splits between the two
-    factors; the return model fixes the calm-regime level of that variance. So
-    ``s_i(calm) = s_i * sigma_calm / sqrt(V)`` with ``V`` the two-factor daily variance;
-    the relative errors of the two parts add in quadrature.
+    The split (``"variance-ratio"``: ``vr``; ``"kalman"``: the Kalman fit) fixes the
+    half-life and how the daily variance splits between the two factors; the return model
+    fixes the calm-regime level of that variance. So ``s_i(calm) = s_i * sigma_calm /
+    sqrt(V)`` with ``V`` the two-factor daily variance; the relative errors of the two
+    parts add in quadrature.
     """
     rho = kalman.rho.value
     sigma_calm = full.estimates["vol_calm"]
     rel_calm = sigma_calm.se / sigma_calm.value
+    if split == "variance-ratio":
+        assert vr is not None
+        sds, theta, cov = _vr_sds, vr.theta, vr.cov
+        # f at 0 puts the long factor at its bound, f at 1 the short one.
+        stuck_sd = (
+            bool(vr.at_bound[1] and vr.share_long.value > 0.5),
+            bool(vr.at_bound[1] and vr.share_long.value <= 0.5),
+        )
+        half_life = vr.half_life
+    else:
+        sds, theta, cov = _kalman_sds, kalman.mle.theta[:3], kalman.mle.cov[:3, :3]
+        stuck_sd = (bool(kalman.mle.at_bound[1]), bool(kalman.mle.at_bound[2]))
+        half_life = kalman.half_life
 
     def shares(theta: np.ndarray) -> np.ndarray:
-        h = math.exp(theta[0])
-        s1, s2 = math.exp(theta[1]), math.exp(theta[2])
+        h, s1, s2 = sds(theta)
         phi = 2.0 ** (-1.0 / h)
         v = daily_return_variance(phi, s1, s2, rho)
         kappa = math.log(2.0) * DAYS_PER_YEAR / h
@@ -134,10 +201,10 @@ def oil_estimates(
         # Annualised vols per unit of calm daily sd.
         return np.array([s1 / math.sqrt(v) / ou, s2 / math.sqrt(v) * math.sqrt(DAYS_PER_YEAR)])
 
-    g, g_se = delta_method(shares, kalman.mle.theta, kalman.mle.cov)
+    g, g_se = delta_method(shares, theta, cov)
     daily_calm = sigma_calm.value / math.sqrt(DAYS_PER_YEAR)
     vols = []
-    for gi, si, stuck in zip(g, g_se, kalman.mle.at_bound[1:3], strict=True):
+    for gi, si, stuck in zip(g, g_se, stuck_sd, strict=True):
         rel = math.hypot(rel_calm, si / gi if math.isfinite(si) and gi > 0 else 0.0)
         se = math.nan if stuck else daily_calm * gi * rel  # a factor sd at its bound has none
         vols.append(Estimate(daily_calm * gi, se, "annualised"))
@@ -145,7 +212,7 @@ def oil_estimates(
     nan = math.nan
     return {
         "spot": Estimate(spot, nan, "USD/bbl"),
-        "short_term.half_life": kalman.half_life,
+        "short_term.half_life": half_life,
         "short_term.vol": vols[0],
         "long_term.drift": kalman.drift,
         "long_term.vol": vols[1],
@@ -179,29 +246,47 @@ def calibrate(options: Options) -> Calibration:
         raise InputError(
             f"--factor-correlation must be in (-1, 1), got {options.factor_correlation}"
         )
+    if options.split not in SPLITS:
+        raise InputError(f"--split must be one of {', '.join(SPLITS)}, got {options.split!r}")
     series = read_prices(options.files[0], options.column)
     sample = prepare(series, options.since, options.until, options.exclude, options.min_returns)
     notes = list(series.notes)
     r, starts = sample.returns, sample.segment_starts
     segments = [sample.log_price[a:b] for a, b in sample.price_segments]
     kalman = fit_two_factor(segments, rho=options.factor_correlation)
+    years = sample.series.dates.astype("datetime64[Y]").astype(int)
+    vr = fit_variance_ratio(
+        segments,
+        [years[a:b] for a, b in sample.price_segments],
+        n_boot=options.n_boot,
+        seed=options.seed,
+    )
     fits = [fit_returns(m, r, starts) for m in MODELS]
     full = fits[-1]
     p_stressed = filtered_stressed(full, r, starts)
     threshold = count_jumps(r, sample.return_dates, starts)
-    estimates = oil_estimates(kalman, full, float(sample.series.values[-1]), float(p_stressed[-1]))
+    estimates = oil_estimates(
+        kalman, full, float(sample.series.values[-1]), float(p_stressed[-1]), vr, options.split
+    )
     labels = ("half-life", "short-factor sd", "long-factor sd", "drift")
     stuck = [labels[i] for i in np.flatnonzero(kalman.mle.at_bound)]
     if stuck:
         notes.append(f"two-factor Kalman fit: {', '.join(stuck)} at the bound of the search")
+    stuck_vr = [n for n, b in zip(("half-life", "long share"), vr.at_bound, strict=True) if b]
+    if stuck_vr:
+        notes.append(f"variance-ratio fit: {', '.join(stuck_vr)} at the bound of the search")
+    if vr.n_blocks < 5:
+        notes.append(f"variance-ratio se from only {vr.n_blocks} calendar years: rough")
+    if options.split == "variance-ratio" and options.factor_correlation != 0.0:
+        notes.append("the variance-ratio split assumes uncorrelated factors")
     stuck_full = [n for n, e in full.estimates.items() if not math.isfinite(e.se)]
     if stuck_full:
         notes.append(f"full return model: no se for {', '.join(stuck_full)} (at a bound)")
-    cal = Calibration(options, sample, kalman, fits, threshold, p_stressed, estimates, notes)
+    cal = Calibration(options, sample, kalman, vr, fits, threshold, p_stressed, estimates, notes)
     from simulator.calibrate.report import oil_section
 
     cal.oil = oil_section(cal)
-    cal.history = stylised_facts(r)
+    cal.history = stylised_facts(r, starts)
     cal.simulated = simulate_returns(
         cal.oil, str(sample.last), options.sim_paths, options.sim_days, options.seed
     )

@@ -1,4 +1,8 @@
-"""Stylised facts of daily returns, for history and for the calibrated model.
+"""Stylised facts of daily returns and horizon spreads, for history and the calibrated model.
+
+Horizon spreads are the 5% and 95% quantiles of overlapping ``k``-day log returns
+(``k`` in :data:`SPREAD_HORIZONS`) that lie inside one contiguous segment (history) or one
+simulated path (model).
 
 The model's returns come from the project's own engine
 (:func:`simulator.engine.simulate_oil`) run on a minimal scenario whose ``oil:`` section is
@@ -8,7 +12,8 @@ the calibrated fragment, so the check covers the code that scenarios actually us
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +24,18 @@ from simulator.engine import simulate_oil
 from simulator.errors import RuntimeFailure
 from simulator.streams import Streams
 
-__all__ = ["FACTS", "Facts", "acf", "simulate_returns", "stylised_facts"]
+__all__ = [
+    "FACTS",
+    "SPREAD_HORIZONS",
+    "Facts",
+    "acf",
+    "horizon_spreads",
+    "simulate_returns",
+    "stylised_facts",
+]
+
+#: Horizons (trading days) of the spread check.
+SPREAD_HORIZONS = (5, 21, 63, 126)
 
 #: (key, label) of each stylised fact, in table order.
 FACTS = (
@@ -28,6 +44,7 @@ FACTS = (
     ("q01", "1% daily quantile"),
     ("q99", "99% daily quantile"),
     ("share_gt5", "share |r| > 5%"),
+    *((f"h{k}_q{q:02d}", f"{k}-day {q}% quantile") for k in SPREAD_HORIZONS for q in (5, 95)),
 )
 
 
@@ -41,13 +58,44 @@ class Facts:
     q99: float
     share_gt5: float
     n: int
+    spreads: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float]:
-        return {k: float(getattr(self, k)) for k, _ in FACTS} | {"n": self.n}
+        base = {k: float(getattr(self, k)) for k, _ in FACTS if not k.startswith("h")}
+        spreads = {k: float(self.spreads.get(k, np.nan)) for k, _ in FACTS if k.startswith("h")}
+        return base | spreads | {"n": self.n}
 
 
-def stylised_facts(r: np.ndarray) -> Facts:
-    """Facts of daily log returns ``r`` (any shape; flattened)."""
+def horizon_spreads(
+    r: np.ndarray, starts: np.ndarray | None = None, horizons: tuple[int, ...] = SPREAD_HORIZONS
+) -> dict[str, float]:
+    """5%/95% quantiles of overlapping ``k``-day log returns, keyed ``h{k}_q05``/``h{k}_q95``.
+
+    ``r``: daily log returns, ``(n,)`` split into segments at ``starts`` (indices, first 0),
+    or ``(paths, n)`` with each row a segment. No ``k``-day return spans two segments.
+    """
+    if r.ndim == 2:
+        pieces = list(r)
+    else:
+        cuts = [int(i) for i in (starts if starts is not None else [0])] + [r.size]
+        pieces = [r[a:b] for a, b in itertools.pairwise(cuts)]
+    levels = [np.concatenate([[0.0], np.cumsum(p)]) for p in pieces]
+    out: dict[str, float] = {}
+    for k in horizons:
+        d = [y[k:] - y[:-k] for y in levels if y.size > k]
+        if not d:
+            out[f"h{k}_q05"] = out[f"h{k}_q95"] = float("nan")
+            continue
+        q05, q95 = np.quantile(np.concatenate(d), [0.05, 0.95])
+        out[f"h{k}_q05"], out[f"h{k}_q95"] = float(q05), float(q95)
+    return out
+
+
+def stylised_facts(r: np.ndarray, starts: np.ndarray | None = None) -> Facts:
+    """Facts of daily log returns ``r``: ``(n,)`` with segment ``starts``, or ``(paths, n)``.
+
+    The daily facts flatten ``r``; the horizon spreads stay inside segments or paths.
+    """
     x = np.ravel(r)
     c = x - x.mean()
     var = float(c @ c / x.size)
@@ -60,6 +108,7 @@ def stylised_facts(r: np.ndarray) -> Facts:
         q99=float(q99),
         share_gt5=float(np.mean(np.abs(x) > 0.05)),
         n=int(x.size),
+        spreads=horizon_spreads(r, starts),
     )
 
 

@@ -11,7 +11,9 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from simulator.calibrate.facts import FACTS
+import numpy as np
+
+from simulator.calibrate.facts import FACTS, SPREAD_HORIZONS
 from simulator.calibrate.mle import Estimate
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ __all__ = [
     "facts_csv",
     "facts_table",
     "oil_section",
+    "split_rows",
+    "split_table",
     "to_json",
     "to_yaml",
 ]
@@ -64,9 +68,17 @@ def oil_section(cal: Calibration) -> dict[str, Any]:
     n = cal.sample.returns.size
     ms = f"t + regimes + jumps ML fit (Hamilton filter), {n} daily returns {smp}"
     kfw = f"two-factor Kalman ML, {smp}"
+    vr = cal.vr
+    by_vr = cal.split == "variance-ratio"
+    f_stuck = bool(vr.at_bound[1])
     bound = {  # parameters stuck at the edge of the search
-        "long_term.vol": bool(kf.mle.at_bound[2]),
-        "short_term.vol": bool(kf.mle.at_bound[1]),
+        "long_term.vol": (f_stuck and vr.share_long.value <= 0.5)
+        if by_vr
+        else bool(kf.mle.at_bound[2]),
+        "short_term.vol": (f_stuck and vr.share_long.value > 0.5)
+        if by_vr
+        else bool(kf.mle.at_bound[1]),
+        "short_term.half_life": bool(vr.at_bound[0]) if by_vr else bool(kf.mle.at_bound[0]),
         "jumps.intensity_calm": not math.isfinite(e["jumps.intensity_calm"].se),
         "jumps.intensity_stressed": not math.isfinite(e["jumps.intensity_stressed"].se),
         "jumps.size.scale": not math.isfinite(e["jumps.size.scale"].se),
@@ -75,7 +87,24 @@ def oil_section(cal: Calibration) -> dict[str, Any]:
     def at_bound(key: str) -> str:
         return "; at the bound of the search, no se" if bound.get(key) else ""
 
-    share = kf.share_long
+    if by_vr:
+        share = vr.share_long
+        lo, hi = vr.half_life_interval
+        ks = vr.horizons
+        hl_text = (
+            f"{_pm(e['short_term.half_life'])} d (bootstrap 90% {lo:.0f}-{hi:.0f} d), "
+            f"variance-ratio fit at k = {ks[0]}..{ks[-1]} d (se: block bootstrap over "
+            f"{vr.n_blocks} calendar years), {smp}; Kalman ML gives {_pm(kf.half_life)} d"
+        )
+        split_by = "the variance-ratio fit"
+    else:
+        share = kf.share_long
+        hl_text = (
+            f"{_pm(e['short_term.half_life'])} d, {kfw}; variance-ratio fit gives "
+            f"{_pm(vr.half_life)} d"
+        )
+        split_by = "the Kalman fit"
+    share_text = f"long factor {_pm(share, 100, '%')} of daily variance"
     drift = e["long_term.drift"]
     drift_v = min(max(drift.value, -2.0), 2.0)
     th = cal.threshold
@@ -89,13 +118,13 @@ def oil_section(cal: Calibration) -> dict[str, Any]:
             "half_life": _q(
                 e["short_term.half_life"].value,
                 "trading days",
-                f"{_pm(e['short_term.half_life'])} d, {kfw}",
+                hl_text + at_bound("short_term.half_life"),
             ),
             "vol": _q(
                 e["short_term.vol"].value,
                 "annualised",
-                f"{_pm(e['short_term.vol'])}: calm vol of the t fit split by the Kalman fit "
-                f"(long factor {share.value:.1%} of daily variance){at_bound('short_term.vol')}",
+                f"{_pm(e['short_term.vol'])}: calm vol of the t fit split by {split_by} "
+                f"({share_text}){at_bound('short_term.vol')}",
             ),
         },
         "long_term": {
@@ -103,8 +132,8 @@ def oil_section(cal: Calibration) -> dict[str, Any]:
             "vol": _q(
                 e["long_term.vol"].value,
                 "annualised",
-                f"{_pm(e['long_term.vol'])}: calm vol of the t fit split by the Kalman fit"
-                f"{at_bound('long_term.vol')}",
+                f"{_pm(e['long_term.vol'])}: calm vol of the t fit split by {split_by} "
+                f"({share_text}){at_bound('long_term.vol')}",
             ),
         },
         "factor_correlation": _q(
@@ -207,15 +236,29 @@ def to_yaml(cal: Calibration, command: str) -> str:
         f"# Calibrated by: {command}",
         f"# Data: {s.series.file} (column {s.series.name}), {_sample_text(cal)}, "
         f"{s.returns.size} daily log returns.",
-        "# Two-factor Kalman ML for half-life/split/drift; Student-t Markov-switching ML with",
-        "# Poisson-Laplace jumps (Hamilton filter) for calm vol, regimes, tails and jumps.",
-        "# Rationales give estimate ± standard error (inverse Hessian; Kalman: robust sandwich).",
+        (
+            "# Variance ratios (5-252 d) for half-life/split, Kalman ML for drift;"
+            if cal.split == "variance-ratio"
+            else "# Two-factor Kalman ML for half-life/split/drift;"
+        )
+        + " Student-t Markov-switching",
+        "# ML with Poisson-Laplace jumps (Hamilton filter) for calm vol, regimes, tails, jumps.",
+        "# Rationales give estimate ± standard error (inverse Hessian; Kalman: robust sandwich;",
+        "# variance ratios: block bootstrap over calendar years).",
     ]
     if h is not None and m is not None:
         lines.append(
             f"# Check (engine, {m.n:,} simulated days): ann. vol {m.vol:.1%} vs history "
             f"{h.vol:.1%}; 1%/99% day {m.q01:+.2%}/{m.q99:+.2%} vs {h.q01:+.2%}/{h.q99:+.2%}."
         )
+        hs, ms_ = h.spreads, m.spreads
+        parts = [
+            f"{k}d {ms_[f'h{k}_q05']:+.1%}/{ms_[f'h{k}_q95']:+.1%} vs "
+            f"{hs[f'h{k}_q05']:+.1%}/{hs[f'h{k}_q95']:+.1%}"
+            for k in SPREAD_HORIZONS
+        ]
+        lines.append("# 5%/95% k-day log returns, model vs history: " + ", ".join(parts[:2]) + ",")
+        lines.append("#   " + ", ".join(parts[2:]) + ".")
     for note in cal.notes:
         lines.append(f"# Note: {note}")
     lines.append("oil:")
@@ -250,6 +293,15 @@ def comparison_rows(cal: Calibration) -> list[dict[str, Any]]:
             "bic": cal.kalman.mle.bic,
         }
     ]
+    rows.append(
+        {
+            "model": "normal, two factors (variance-ratio split, not ML)",
+            "loglik": cal.vr_loglik,
+            "k": cal.kalman.mle.k,
+            "aic": 2.0 * cal.kalman.mle.k - 2.0 * cal.vr_loglik,
+            "bic": cal.kalman.mle.k * math.log(cal.kalman.mle.n_obs) - 2.0 * cal.vr_loglik,
+        }
+    )
     for f in cal.fits:
         rows.append(
             {
@@ -279,6 +331,67 @@ def comparison_table(cal: Calibration) -> str:
             f"| {r['model']} | {r['loglik']:.1f} | {r['k']} | {r['aic']:.1f} | {r['bic']:.1f} "
             f"| {r['d_aic']:.1f} | {r['d_bic']:.1f} |"
         )
+    return "\n".join(out) + "\n\n" + split_table(cal)
+
+
+def split_rows(cal: Calibration) -> list[dict[str, Any]]:
+    """The two ways of splitting the daily variance, side by side (the chosen one first)."""
+    from simulator.calibrate.core import oil_estimates
+    from simulator.calibrate.varratio import model_vr
+
+    ks = np.array(cal.vr.horizons, dtype=float)
+    rows = []
+    for split in (cal.split, *(s for s in ("variance-ratio", "kalman") if s != cal.split)):
+        est = oil_estimates(cal.kalman, cal.full, 0.0, 0.0, cal.vr, split)
+        if split == "variance-ratio":
+            h, share, se_method = cal.vr.half_life, cal.vr.share_long, "year-block bootstrap"
+        else:
+            h, share, se_method = cal.kalman.half_life, cal.kalman.share_long, "robust sandwich"
+            if cal.kalman.mle.at_bound[1:3].any():  # a factor sd at its bound: share has no se
+                share = Estimate(share.value, math.nan, share.unit)
+        rows.append(
+            {
+                "split": split,
+                "used": split == cal.split,
+                "half_life": h.as_dict(),
+                "share_long": share.as_dict(),
+                "short_vol_calm": est["short_term.vol"].as_dict(),
+                "long_vol_calm": est["long_term.vol"].as_dict(),
+                "se_method": se_method,
+                "variance_ratio": {
+                    str(int(k)): float(v)
+                    for k, v in zip(ks, model_vr(ks, h.value, share.value), strict=True)
+                },
+            }
+        )
+    return rows
+
+
+def split_table(cal: Calibration) -> str:
+    """Markdown: half-life, long share, calm factor vols and VR(k) of both splits vs history."""
+    ks = cal.vr.horizons
+    head = " | ".join(f"VR({k})" for k in ks)
+    out = [
+        f"| split of variance | half-life (d) | long share | short vol | long vol | {head} |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(ks),
+        "| history (± bootstrap se) | | | | | "
+        + " | ".join(f"{v:.2f} ± {s:.2f}" for v, s in zip(cal.vr.vr, cal.vr.vr_se, strict=True))
+        + " |",
+    ]
+
+    def pm(d: dict[str, Any], scale: float = 1.0, unit: str = "") -> str:
+        return _pm(
+            Estimate(d["value"], d["se"] if d["se"] is not None else math.nan, ""), scale, unit
+        ).replace(" (se)", "")
+
+    for r in split_rows(cal):
+        name = r["split"] + (" (used)" if r["used"] else "")
+        out.append(
+            f"| {name} | {pm(r['half_life'])} | {pm(r['share_long'], 100, '%')} "
+            f"| {pm(r['short_vol_calm'])} | {pm(r['long_vol_calm'])} | "
+            + " | ".join(f"{v:.2f}" for v in r["variance_ratio"].values())
+            + " |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -289,6 +402,8 @@ def _fmt_fact(key: str, v: float) -> str:
         return f"{v:.1%}"
     if key == "share_gt5":
         return f"{v:.2%}"
+    if key.startswith("h"):
+        return f"{v:+.1%}"
     return f"{v:+.2%}"
 
 
@@ -351,6 +466,9 @@ def to_json(cal: Calibration, command: str) -> dict[str, Any]:
             "loglik": cal.kalman.mle.loglik,
             "se": "robust sandwich",
         },
+        "split": cal.split,
+        "variance_ratio": cal.vr.as_dict() | {"loglik_two_factor": cal.vr_loglik},
+        "splits": split_rows(cal),
         "return_models": {
             f.model.label: {
                 "loglik": f.mle.loglik,
