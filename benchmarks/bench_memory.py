@@ -9,7 +9,7 @@ Prints figures; asserts nothing (see ``check_memory.py`` for the PASS/FAIL check
 Each run is its own subprocess, ``sim run SCENARIO --paths N --workers W --out TMP -q``.
 Memory is measured two ways, both including the worker processes:
 
-* sampled: every 50 ms this script walks the run's process tree in /proc and records the
+* sampled: every 200 ms this script walks the run's process tree in /proc and records the
   parent's RSS, the largest worker's RSS, the sum of RSS over the tree (an upper bound:
   forked workers share copy-on-write pages with the parent) and the sum of PSS (shared pages
   split between the processes that map them: the best figure of what the run really holds);
@@ -74,28 +74,22 @@ def sim_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "simulator"]
 
 
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
 def _tree(pid: int) -> list[int]:
-    kids = _children()
+    """``pid`` and its descendants, from /proc/PID/task/TID/children (cheap: no /proc scan)."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo.extend(kids.get(p, []))
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children", encoding="ascii") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+            except OSError:
+                pass
     return out
 
 
@@ -115,7 +109,7 @@ def _rss_pss(pid: int) -> tuple[int, int]:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.parent = self.worker = self.tree_rss = self.tree_pss = 0
@@ -149,8 +143,19 @@ def measure(
 ) -> Measurement:
     """Run ``sim run`` once in a subprocess and measure its wall time and peak memory."""
     tmp = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="sim-bench-"))
-    cmd = [*sim_command(), "run", str(scenario), "--paths", str(paths),
-           "--workers", str(workers), "--out", str(tmp), "--force", "--quiet"]
+    cmd = [
+        *sim_command(),
+        "run",
+        str(scenario),
+        "--paths",
+        str(paths),
+        "--workers",
+        str(workers),
+        "--out",
+        str(tmp),
+        "--force",
+        "--quiet",
+    ]
     if horizon is not None:
         cmd += ["--horizon", str(horizon)]
     t0 = time.perf_counter()
@@ -169,10 +174,17 @@ def measure(
     if out_dir is None:
         shutil.rmtree(tmp, ignore_errors=True)
     return Measurement(
-        paths=paths, workers=workers, horizon=horizon, wall_seconds=wall,
-        returncode=proc.returncode, parent_peak=sampler.parent, worker_peak=sampler.worker,
-        tree_rss_peak=sampler.tree_rss, tree_pss_peak=sampler.tree_pss,
-        maxrss=usage.ru_maxrss * 1024, n_workers_seen=len(sampler.workers_seen),
+        paths=paths,
+        workers=workers,
+        horizon=horizon,
+        wall_seconds=wall,
+        returncode=proc.returncode,
+        parent_peak=sampler.parent,
+        worker_peak=sampler.worker,
+        tree_rss_peak=sampler.tree_rss,
+        tree_pss_peak=sampler.tree_pss,
+        maxrss=usage.ru_maxrss * 1024,
+        n_workers_seen=len(sampler.workers_seen),
         stderr_tail=b"".join(err_chunks).decode(errors="replace")[-400:],
     )
 
@@ -197,11 +209,17 @@ def report(m: Measurement, scenario: str = "scenarios/talks_fail.yaml") -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", default="scenarios/talks_fail.yaml")
-    parser.add_argument("--paths", type=int, nargs="*", default=None,
-                        help="path counts (default: 100k, 1M, then 10M per the 90 s rule)")
+    parser.add_argument(
+        "--paths",
+        type=int,
+        nargs="*",
+        default=None,
+        help="path counts (default: 100k, 1M, then 10M per the 90 s rule)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--horizon", type=int, default=None)
     args = parser.parse_args()
@@ -218,11 +236,13 @@ def main() -> None:
         report(results[n], args.scenario)
     m1 = results[1_000_000]
     horizon = args.horizon
-    est = m1.wall_seconds * 10 * ((horizon or 126) / (horizon or 126))
+    est = m1.wall_seconds * 10  # paths scale linearly; memory does not grow with paths
     if m1.wall_seconds >= 90 and horizon is None:
         horizon = 21
-        print(f"1M took {m1.wall_seconds:.0f} s (>= 90 s): 10M at the full horizon would take "
-              f"about {est / 60:.0f} min, so 10M runs with --horizon 21")
+        print(
+            f"1M took {m1.wall_seconds:.0f} s (>= 90 s): 10M at the full horizon would take "
+            f"about {est / 60:.0f} min, so 10M runs with --horizon 21"
+        )
     else:
         print(f"1M took {m1.wall_seconds:.0f} s: 10M estimated at {est / 60:.1f} min")
     print(f"uptime: {Path('/proc/loadavg').read_text().strip()}")

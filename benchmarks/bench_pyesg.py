@@ -132,6 +132,24 @@ def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     return factor.path_from_drive(z)
 
 
+def project_ou_blocked(paths: int, steps: int, seed: int = 1, block: int = 5_000) -> np.ndarray:
+    """``ShortTermFactor.path`` called on blocks of ``block`` paths, as the engine calls it
+    (its ``(n_paths, n_steps + 1)`` layout walks a column per step: cache-friendly only
+    while a block fits in cache)."""
+    NormalInnovations, ShortTermFactor = _simulator()
+    rng = np.random.default_rng(seed)
+    half_life = math.log(2.0) * 252 / THETA
+    out = np.empty((paths, steps + 1))
+    ones = np.ones((block, steps))
+    zeros = np.zeros((block, steps))
+    for start in range(0, paths, block):
+        n = min(block, paths - start)
+        factor = ShortTermFactor(np.full(n, half_life), np.full(n, SIGMA))
+        z = NormalInnovations(n).draw(rng, steps, 1)[0]
+        out[start : start + n] = factor.path(z, ones[:n], zeros[:n])
+    return out
+
+
 def python_loop(paths: int, steps: int, seed: int = 1) -> list[list[float]]:
     """One path at a time in pure Python: the floor."""
     rnd = random.Random(seed)
@@ -149,10 +167,14 @@ def python_loop(paths: int, steps: int, seed: int = 1) -> list[list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--venv", default="/tmp/bench-venv",
-                        help="venv for pyesg (created with pyesg and numpy if missing)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--venv",
+        default="/tmp/bench-venv",
+        help="venv for pyesg (created with pyesg and numpy if missing)",
+    )
     parser.add_argument("--paths", type=int, default=PATHS)
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--repeats", type=int, default=3)
@@ -166,30 +188,62 @@ def main() -> None:
 
     n, t = args.paths, args.steps
     print(f"load average: {os.getloadavg()}  numpy {np.__version__}")
-    print(f"work: {n:,} paths x {t} steps OU (theta={THETA}, sigma={SIGMA}), "
-          f"best of {args.repeats}")
+    print(
+        f"work: {n:,} paths x {t} steps OU (theta={THETA}, sigma={SIGMA}), best of {args.repeats}"
+    )
     _simulator()  # import the package outside the timed region
     rows: list[tuple[str, float]] = []
     py = ensure_venv(Path(args.venv))
-    res = subprocess.run([str(py), __file__, "--pyesg-only", "--paths", str(n), "--steps", str(t),
-                          "--repeats", str(args.repeats)], capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            str(py),
+            __file__,
+            "--pyesg-only",
+            "--paths",
+            str(n),
+            "--steps",
+            str(t),
+            "--repeats",
+            str(args.repeats),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         print(f"pyesg part failed in {args.venv}:\n{res.stderr[-2000:]}")
         pyesg = None
     else:
         pyesg = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"pyesg {pyesg['pyesg_version']} with numpy {pyesg['numpy_version']} in {args.venv}"
-              f"; OU terminal variance {pyesg['ou_terminal_var']:.5f} "
-              f"(exact {pyesg['ou_terminal_var_exact']:.5f})")
-        rows += [("pyesg OrnsteinUhlenbeckProcess", pyesg["ou_seconds"]),
-                 ("pyesg GeometricBrownianMotion", pyesg["gbm_seconds"])]
+        print(
+            f"pyesg {pyesg['pyesg_version']} with numpy {pyesg['numpy_version']} in {args.venv}"
+            f"; OU terminal variance {pyesg['ou_terminal_var']:.5f} "
+            f"(exact {pyesg['ou_terminal_var_exact']:.5f})"
+        )
+        rows += [
+            ("pyesg OrnsteinUhlenbeckProcess", pyesg["ou_seconds"]),
+            ("pyesg GeometricBrownianMotion", pyesg["gbm_seconds"]),
+        ]
     rows.append(("numpy vectorised OU (Euler)", best_of(lambda: numpy_ou(n, t), args.repeats)))
     rows.append(("sim ShortTermFactor.path", best_of(lambda: project_ou(n, t), args.repeats)))
-    rows.append(("sim ShortTermFactor drive+path_from_drive",
-                 best_of(lambda: project_ou_drive_only(n, t), args.repeats)))
+    rows.append(
+        (
+            "sim ShortTermFactor.path, 5,000-path blocks",
+            best_of(lambda: project_ou_blocked(n, t), args.repeats),
+        )
+    )
+    rows.append(
+        (
+            "sim ShortTermFactor drive+path_from_drive",
+            best_of(lambda: project_ou_drive_only(n, t), args.repeats),
+        )
+    )
     loop = best_of(lambda: python_loop(args.loop_paths, t), args.repeats)
-    rows.append((f"pure Python loop ({args.loop_paths:,} paths, x{n / args.loop_paths:g})",
-                 loop * n / args.loop_paths))
+    rows.append(
+        (
+            f"pure Python loop ({args.loop_paths:,} paths, x{n / args.loop_paths:g})",
+            loop * n / args.loop_paths,
+        )
+    )
     ref = pyesg["ou_seconds"] if pyesg else None
     print(f"{'generator':<46} {'seconds':>9} {'M path-steps/s':>15} {'vs pyesg OU':>12}")
     for label, secs in rows:

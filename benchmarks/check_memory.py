@@ -23,8 +23,9 @@ from bench_memory import GIB, MIB, measure, report
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", default="scenarios/talks_fail.yaml")
     parser.add_argument("--paths", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
@@ -48,8 +49,10 @@ def main() -> int:
         f"tree RSS sum (counts shared pages twice) {m.tree_rss_peak / MIB:,.0f} MiB"
     )
     in_time = m.wall_seconds < args.time_target
-    print(f"time: {m.wall_seconds:.1f} s against {args.time_target:.0f} s: "
-          f"{'met' if in_time else 'not met'} (load after %.2f)" % os.getloadavg()[0])
+    print(
+        f"time: {m.wall_seconds:.1f} s against {args.time_target:.0f} s: "
+        f"{'met' if in_time else 'not met'} (load after %.2f)" % os.getloadavg()[0]
+    )
     return 0 if ok else 1
 
 

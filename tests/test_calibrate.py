@@ -16,7 +16,7 @@ import yaml
 from scipy import integrate, stats
 
 from simulator import processes
-from simulator.calibrate import kalman, regimes
+from simulator.calibrate import kalman, regimes, varratio
 from simulator.calibrate.command import register
 from simulator.calibrate.facts import simulate_returns
 from simulator.scenario import OilModel
@@ -142,6 +142,57 @@ def test_regime_model_recovers_parameters() -> None:
         assert _within(e[name].value, e[name].se, value), (name, e[name], value)
 
 
+def _two_factor_path(
+    rng: np.random.Generator, n: int, h: float, share_long: float, sd: float, paths: int = 1
+) -> np.ndarray:
+    """Daily log prices of a stationary AR(1) plus an independent random walk, ``(paths, n+1)``.
+
+    ``share_long`` of the daily return variance ``sd**2`` is the random walk's.
+    """
+    from scipy.signal import lfilter
+
+    phi = 2.0 ** (-1.0 / h)
+    s1 = sd * math.sqrt((1 - share_long) * (1 + phi) / 2)
+    s2 = sd * math.sqrt(share_long)
+    chi = np.empty((paths, n + 1))
+    chi[:, 0] = rng.normal(0.0, s1 / math.sqrt(1 - phi * phi), paths)
+    # chi_{t+1} = phi chi_t + e_t, as a linear filter started from chi_0
+    e = rng.normal(0.0, s1, (paths, n))
+    chi[:, 1:] = lfilter([1.0], [1.0, -phi], e, axis=-1, zi=phi * chi[:, :1])[0]
+    xi = np.concatenate([np.zeros((paths, 1)), np.cumsum(rng.normal(0.0, s2, (paths, n)), 1)], 1)
+    return chi + xi
+
+
+def test_variance_ratio_formula_against_simulation() -> None:
+    """Monte Carlo variance ratios of the discretised model (stationary start) vs the formula."""
+    rng = np.random.default_rng(8)
+    h, f, k_max, paths = 30.0, 0.4, 126, 20000
+    y = _two_factor_path(rng, k_max, h, f, 0.02, paths)
+    d1 = y[:, 1] - y[:, 0]
+    for k in (5, 21, 63, 126):
+        mc = np.var(y[:, k] - y[:, 0]) / (k * np.var(d1))
+        assert mc == pytest.approx(float(varratio.model_vr(k, h, f)), rel=0.04), k
+    assert float(varratio.model_vr(1, h, f)) == pytest.approx(1.0)
+
+
+def test_variance_ratio_recovers_half_life_and_split() -> None:
+    """One long series (60 years) from known (h, f); estimates within 4 bootstrap se."""
+    rng = np.random.default_rng(21)
+    n, h, f = 252 * 60, 30.0, 0.6
+    y = _two_factor_path(rng, n, h, f, 0.02)[0]
+    years = np.arange(n + 1) // 252
+    fit = varratio.fit_variance_ratio([y[:6000], y[6000:]], [years[:6000], years[6000:]], seed=1)
+    assert fit.horizons == varratio.HORIZONS
+    assert fit.n_blocks == 60
+    assert _within(fit.share_long.value, fit.share_long.se, f)
+    assert _within(math.log(fit.half_life.value), math.sqrt(fit.cov[0, 0]), math.log(h))
+    assert fit.half_life_interval[0] < fit.half_life.value < fit.half_life_interval[1]
+    # A pure random walk: VR = 1 at every horizon, so the long share goes to 1.
+    rw = _two_factor_path(rng, 252 * 20, h, 1.0, 0.02)[0]
+    vr = varratio.sample_vr([rw])
+    assert all(abs(v - 1.0) < 0.35 for v in vr.values())
+
+
 # --------------------------------------------------------------------------- end to end
 
 
@@ -242,6 +293,11 @@ def test_cli_fragment_validates_as_oil_section(
         assert (charts / name).stat().st_size > 0
     assert "| ann. vol |" in res.stderr
     assert "| Student-t + regimes + jumps |" in res.stderr
+    assert "| variance-ratio (used) |" in res.stderr
+    assert "| 21-day 95% quantile |" in res.stderr
+    rationale = doc["oil"]["short_term"]["half_life"]["rationale"]
+    assert "variance-ratio fit at k = 5..126 d" in rationale
+    assert "h63_q05" in (charts / "stylised_facts.csv").read_text()
 
 
 def test_cli_json_has_standard_errors(
@@ -250,7 +306,19 @@ def test_cli_json_has_standard_errors(
     oil, usd = price_files
     out = tmp_path / "calib.json"
     res = runner.invoke(  # type: ignore[attr-defined]
-        app, ["calibrate", str(oil), str(usd), "--json", "--weekly", "--out", str(out), "-q"]
+        app,
+        [
+            "calibrate",
+            str(oil),
+            str(usd),
+            "--json",
+            "--weekly",
+            "--split",
+            "kalman",
+            "--out",
+            str(out),
+            "-q",
+        ],
     )
     assert res.exit_code == 0, res.stderr
     assert res.stdout == ""
@@ -258,6 +326,12 @@ def test_cli_json_has_standard_errors(
     assert doc["oil"]["short_term.half_life"]["unit"] == "trading days"
     assert doc["oil"]["innovations.df"]["se"] > 0
     assert {r["model"] for r in doc["comparison"]} >= {"normal", "Student-t + regimes + jumps"}
+    assert doc["split"] == "kalman"
+    assert [r["split"] for r in doc["splits"]] == ["kalman", "variance-ratio"]
+    assert doc["oil"]["short_term.half_life"] == doc["kalman"]["half_life"]
+    assert doc["variance_ratio"]["se"] == "block bootstrap over calendar years"
+    assert set(doc["stylised_facts"]["history"]) >= {"h5_q05", "h126_q95"}
+    assert doc["command"].endswith("--split kalman --json")
     assert doc["assets"]["frequency"] == "weekly"
     assert doc["assets"]["series"][1]["beta_to_first"]["se"] > 0
     OilModel.model_validate(doc["oil_section"])
@@ -272,3 +346,12 @@ def test_cli_option_error_is_one_line(
     assert res.stderr == (
         "Error: --exclude: '2020' is not a date range START:END such as 2020-01-01:2020-12-31\n"
     )
+
+
+def test_cli_bad_split_is_one_line(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object
+) -> None:
+    oil, _ = price_files
+    res = runner.invoke(app, ["calibrate", str(oil), "--split", "vr"])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == "Error: --split must be one of variance-ratio, kalman, got 'vr'\n"
