@@ -21,9 +21,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from simulator import __version__
-from simulator.cli_errors import handle_errors
+from simulator.cli_errors import handle_errors, one_line
 from simulator.engine import (
     DEFAULT_PATHS,
     RunConfig,
@@ -341,12 +342,13 @@ def validate_cmd(
         try:
             loaded = load_scenario(f)
         except ScenarioError as exc:
-            err.print(f"Error: {exc}", markup=False)
+            err.print(f"Error: {one_line(str(exc))}", markup=False)
             bad += 1
             continue
         s = loaded.scenario
         out.print(
-            f"ok: {f} ({s.name}, {len(s.events)} events, {len(s.offsets)} offsets)", markup=False
+            f"ok: {one_line(str(f))} ({s.name}, {len(s.events)} events, {len(s.offsets)} offsets)",
+            markup=False,
         )
     if bad:
         raise typer.Exit(2)
@@ -363,7 +365,7 @@ def list_cmd(
     Example: sim list scenarios
     """
     if not directory.is_dir():
-        err.print(f"Error: {directory}: not a directory", markup=False)
+        err.print(f"Error: {one_line(str(directory))}: not a directory", markup=False)
         raise typer.Exit(2)
     files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
     table = Table(title=f"Scenarios in {directory}", title_justify="left")
@@ -376,10 +378,10 @@ def list_cmd(
         except ScenarioError as exc:
             bad.append(str(exc))
             continue
-        table.add_row(f.name, s.name, str(s.as_of), s.description)
+        table.add_row(Text(f.name), Text(s.name), Text(str(s.as_of)), Text(s.description))
     out.print(table)
     for message in bad:
-        err.print(f"Error: {message}", markup=False)
+        err.print(f"Error: {one_line(message)}", markup=False)
     if bad:
         raise typer.Exit(2)
 

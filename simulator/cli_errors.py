@@ -15,11 +15,19 @@ import typer
 
 from simulator.errors import SimulatorError
 
-__all__ = ["handle_errors"]
+__all__ = ["handle_errors", "one_line"]
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters (line breaks, NUL, ...) shown escaped."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def _say(line: str) -> None:
-    sys.stderr.write(line + "\n")
+    sys.stderr.write(one_line(line) + "\n")
     sys.stderr.flush()
 
 

@@ -103,7 +103,8 @@ class _QuantityBase(BaseModel):
 
     def second_moment(self) -> float:
         """``E[X^2]``."""
-        return self.variance() + self.mean() ** 2
+        m = self.mean()
+        return self.variance() + m * m
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` independent values, shape ``(n,)``, float64.
@@ -167,7 +168,7 @@ class Normal(_QuantityBase):
         return self.mean_
 
     def variance(self) -> float:
-        return self.sd**2
+        return self.sd * self.sd
 
     def describe(self) -> str:
         return f"normal(mean {self.mean_:g}, sd {self.sd:g}) {self.unit}"
@@ -272,7 +273,7 @@ class Uniform(_QuantityBase):
         return (self.low + self.high) / 2.0
 
     def variance(self) -> float:
-        return (self.high - self.low) ** 2 / 12.0
+        return (self.high - self.low) * (self.high - self.low) / 12.0
 
     def describe(self) -> str:
         return f"uniform({self.low:g}, {self.high:g}) {self.unit}"
@@ -309,7 +310,8 @@ class Beta(_QuantityBase):
 
     def variance(self) -> float:
         ab = self.a + self.b
-        return (self.high - self.low) ** 2 * self.a * self.b / (ab * ab * (ab + 1.0))
+        width = self.high - self.low
+        return width * width * self.a * self.b / (ab * ab * (ab + 1.0))
 
     def describe(self) -> str:
         return f"beta(a {self.a:g}, b {self.b:g}) on [{self.low:g}, {self.high:g}] {self.unit}"
@@ -346,7 +348,8 @@ class Discrete(_QuantityBase):
         return float(np.dot(self.values, self.weights))
 
     def variance(self) -> float:
-        return float(np.dot(np.square(self.values), self.weights)) - self.mean() ** 2
+        m = self.mean()
+        return float(np.dot(np.square(self.values), self.weights)) - m * m
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         p = np.asarray(self.weights, dtype=np.float64)
@@ -381,7 +384,7 @@ class StudentT(_QuantityBase):
         return self.loc if self.df > 1 else math.nan
 
     def variance(self) -> float:
-        return self.scale**2 * self.df / (self.df - 2.0) if self.df > 2 else math.inf
+        return self.scale * self.scale * self.df / (self.df - 2.0) if self.df > 2 else math.inf
 
     def describe(self) -> str:
         return f"student_t(df {self.df:g}, loc {self.loc:g}, scale {self.scale:g}) {self.unit}"
@@ -409,7 +412,7 @@ class Laplace(_QuantityBase):
         return self.loc
 
     def variance(self) -> float:
-        return 2.0 * self.scale**2
+        return 2.0 * self.scale * self.scale
 
     def describe(self) -> str:
         return f"laplace(loc {self.loc:g}, scale {self.scale:g}) {self.unit}"

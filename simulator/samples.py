@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,15 +108,45 @@ class Sample:
         if not manifest.is_file():
             raise InputError(f"{directory}: not a run directory (no manifest.json)")
         try:
-            meta = json.loads(manifest.read_text(encoding="utf-8"))
-            with np.load(directory / "paths.npz", allow_pickle=False) as data:
-                values = {k: np.asarray(data[k]) for k in data.files}
+            return cls._read_directory(directory, manifest)
+        except InputError:
+            raise
         except FileNotFoundError:
             raise InputError(
                 f"{directory}: no paths.npz (run with fewer paths to keep per-path values)"
             ) from None
-        except (ValueError, OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{directory}: unreadable run files ({exc})") from None
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            OSError,
+            zipfile.BadZipFile,
+            csv.Error,
+            json.JSONDecodeError,
+        ) as exc:
+            raise InputError(
+                f"{directory}: not a usable run directory ({type(exc).__name__}: {exc})"
+            ) from None
+
+    @classmethod
+    def _read_directory(cls, directory: Path, manifest: Path) -> Sample:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("manifest.json is not a JSON object")
+        horizons = [int(h) for h in meta["horizons_days"]]
+        with np.load(directory / "paths.npz", allow_pickle=False) as data:
+            values = {k: np.asarray(data[k], dtype=np.float64) for k in data.files}
+        sizes = set()
+        for name, arr in values.items():
+            if arr.ndim != 2 or arr.shape[1] != len(horizons):
+                raise ValueError(
+                    f"paths.npz: '{name}' has shape {arr.shape}, expected (paths, {len(horizons)})"
+                )
+            sizes.add(arr.shape[0])
+        if len(sizes) > 1 or not values:
+            raise ValueError("paths.npz: the series do not have the same number of paths")
         specs = {
             s["name"]: SeriesSpec(
                 name=s["name"],
@@ -129,6 +160,9 @@ class Sample:
             )
             for s in meta.get("series", [])
         }
+        missing = [k for k in values if k != "portfolio" and k not in specs]
+        if missing:
+            raise ValueError(f"manifest.json describes no series {', '.join(missing)}")
         fan: dict[str, tuple[list[str], list[list[float]]]] = {}
         fan_file = directory / "fan.csv"
         if fan_file.is_file():
@@ -143,9 +177,9 @@ class Sample:
             with ev_file.open(encoding="utf-8") as fh:
                 events = list(csv.DictReader(fh))
         return cls(
-            name=meta["scenario"],
+            name=str(meta["scenario"]),
             meta=meta,
-            horizons=[int(h) for h in meta["horizons_days"]],
+            horizons=horizons,
             specs=specs,
             values=values,
             fan={k: (d, np.array(q)) for k, (d, q) in fan.items()},

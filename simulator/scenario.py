@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from simulator.errors import ScenarioError
+from simulator.files import read_bounded
 from simulator.quantities import _ALIASES, UNITS, Quantity, quantity
 
 __all__ = [
@@ -54,6 +55,9 @@ MAX_EXTENDS_DEPTH = 16
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
 _Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+#: libyaml's loader when available (several times faster), else the pure-Python one; both
+#: have ``yaml.safe_load`` semantics.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Strict(BaseModel):
@@ -401,6 +405,16 @@ class Scenario(_Strict):
         order = event_order(self.events)
         if order is None:
             raise _FieldError(("events",), "requires/excludes form a cycle")
+        spot_low = self.oil.spot.support()[0]
+        for name, event in self.events.items():
+            if event.risk_premium is not None:
+                low = event.risk_premium.size.support()[0]
+                if low <= -0.95 * spot_low:
+                    raise _FieldError(
+                        ("events", name, "risk_premium", "size"),
+                        f"a premium of {low:g} USD/bbl would take Brent below 5% of its "
+                        f"{spot_low:g} USD/bbl spot; it must stay above {-0.95 * spot_low:g}",
+                    )
         if "brent" in self.assets:
             raise _FieldError(("assets", "brent"), "'brent' is the oil series, not an asset")
         if self.assets and self.correlations is None:
@@ -539,27 +553,22 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
         document too large or too deep (alias bombs included).
     """
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=file) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a file", file=file) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read file ({exc.strerror})", file=file) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"file larger than {MAX_FILE_BYTES} bytes", file=file)
+    raw = read_bounded(path, MAX_FILE_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    loader = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # One parse: compose the node graph (to check it and record lines), then build
+        # plain objects from that same graph with the safe constructor.
+        node = loader.get_single_node()
         origin: dict[tuple[Any, ...], tuple[str, int]] = {}
+        data = None
         if node is not None:
             origin[()] = (file, node.start_mark.line + 1)
             _walk(node, (), file, origin, [MAX_NODES])
-        data = yaml.safe_load(text)
+            data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -568,9 +577,17 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
             problem = "tags that build Python objects are not allowed (" + problem.strip() + ")"
         raise ScenarioError(f"YAML error: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"YAML error: {exc}", file=file) from None
+        problem = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"YAML error: {problem}", file=file) from None
     except RecursionError:
         raise ScenarioError("YAML nesting too deep", file=file) from None
+    except (ValueError, KeyError, AttributeError, TypeError, OverflowError) as exc:
+        # The safe constructor's own failures on values such as 2026-02-30 or !!float abc.
+        raise ScenarioError(
+            f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})", file=file
+        ) from None
+    finally:
+        loader.dispose()
     return data, origin
 
 
@@ -649,7 +666,10 @@ class LoadedScenario(BaseModel):
 
 
 def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> dict[str, Any]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ScenarioError(f"cannot resolve the path ({exc})", file=path) from None
     if resolved in stack:
         chain = " -> ".join(p.name for p in [*stack, resolved])
         raise ScenarioError(f"cyclic extends: {chain}", file=path, field="extends")
@@ -676,10 +696,20 @@ def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> 
         )
     base_path = path.parent / parent
     line = origin.get(("extends",), (str(path), None))[1]
-    if base_path.resolve() in [*stack, resolved]:
+    try:
+        base_resolved = base_path.resolve()
+        base_exists = base_path.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ScenarioError(
+            f"base file '{parent[:80]}' cannot be opened ({exc})",
+            file=path,
+            field="extends",
+            line=line,
+        ) from None
+    if base_resolved in [*stack, resolved]:
         chain = " -> ".join(p.name for p in [*stack, resolved, base_path.resolve()])
         raise ScenarioError(f"cyclic extends: {chain}", file=path, field="extends", line=line)
-    if not base_path.is_file():
+    if not base_exists:
         raise ScenarioError(
             f"base file '{parent}' not found (looked for {base_path})",
             file=path,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.errors import ScenarioError
+from simulator.files import read_bounded
 
 __all__ = [
     "MAX_GAP_DAYS",
@@ -197,19 +198,19 @@ def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
     """
     name = str(path)
     p = Path(path)
+    if p.is_dir():
+        raise ScenarioError("is a directory, not a CSV file", file=name)
+    if not p.exists():
+        raise ScenarioError("no such file", file=name)
+    raw = read_bounded(p, MAX_FILE_BYTES)
     try:
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", file=name)
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=name) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a CSV file", file=name) from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError("not a text (UTF-8) CSV file", file=name) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read: {exc.strerror}", file=name) from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ScenarioError(f"not a readable CSV file ({exc})", file=name) from None
     start = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
     if start is None:
         raise ScenarioError("file is empty", file=name)
