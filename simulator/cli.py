@@ -82,8 +82,15 @@ class _Progress:
         self.t0 = time.perf_counter()
         self.bar: Progress | None = None
         self.task: TaskID | None = None
+        self.warmed = False
 
     def __call__(self, done: int, total: int) -> None:
+        if not self.warmed:
+            # While worker processes simulate the remaining blocks, this process is idle:
+            # load the charting stack now rather than after the run (about 0.8 s).
+            self.warmed = True
+            import simulator.report.charts
+            import simulator.report.html  # noqa: F401
         if self.quiet:
             return
         if self.bar is None:
