@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -413,7 +414,11 @@ def main() -> None:
     any earlier result is left as it was.
     """
     signal.signal(signal.SIGTERM, _terminate)
-    app(prog_name="sim")
+    try:
+        app(prog_name="sim")
+    except KeyboardInterrupt:  # before a command's own handler is in place
+        sys.stderr.write("Interrupted: nothing was written.\n")
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -570,6 +570,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
             _walk(node, (), file, origin, [MAX_NODES])
             data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
+        if _LOADER is not yaml.SafeLoader:
+            # libyaml words its errors differently; the pure-Python parser, run only on
+            # this error path, gives the project's documented messages.
+            exc = _python_parser_error(text) or exc
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
@@ -581,7 +585,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
         raise ScenarioError(f"YAML error: {problem}", file=file) from None
     except RecursionError:
         raise ScenarioError("YAML nesting too deep", file=file) from None
-    except (ValueError, KeyError, AttributeError, TypeError, OverflowError) as exc:
+    except (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError) as exc:
         # The safe constructor's own failures on values such as 2026-02-30 or !!float abc.
         raise ScenarioError(
             f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})", file=file
@@ -589,6 +593,20 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
     finally:
         loader.dispose()
     return data, origin
+
+
+def _python_parser_error(text: str) -> yaml.MarkedYAMLError | None:
+    """The pure-Python parser's error for ``text`` (None if it finds none)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        return exc
+    except Exception:
+        return None
+    finally:
+        loader.dispose()
+    return None
 
 
 def _is_leaf(value: Any) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import event, make_scenario, q
+from pydantic import ValidationError
 
 from simulator.errors import RuntimeFailure
 from simulator.events import (
@@ -174,8 +175,9 @@ def test_risk_premium_uses_each_paths_spot() -> None:
     np.testing.assert_allclose(out.premium_log[:, 2], np.log(1 - 5.0 / spot), rtol=1e-9)
 
 
-def test_risk_premium_too_negative_is_a_runtime_failure() -> None:
-    with pytest.raises(RuntimeFailure, match=r"events\.e\.risk_premium\.size"):
+def test_risk_premium_too_negative_is_rejected_when_the_scenario_is_validated() -> None:
+    # A premium that could take Brent below 5% of spot is bad input, caught up front.
+    with pytest.raises(ValidationError, match=r"would take Brent below 5% of its 70 USD/bbl spot"):
         draws(
             {
                 "e": event(
