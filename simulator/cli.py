@@ -36,7 +36,7 @@ from simulator.engine import (
 )
 from simulator.errors import InputError, ScenarioError
 from simulator.output import write_run
-from simulator.portfolio import load_portfolio
+from simulator.portfolio import LoadedPortfolio, load_portfolio
 from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
@@ -124,6 +124,22 @@ def _scheduler(scheduler: str | None, cluster: str | None) -> str | None:
     return "local" if cluster is not None else scheduler
 
 
+def _prepare(
+    files: list[Path], portfolio: Path | None, config: RunConfig, check_memory: bool
+) -> tuple[list[LoadedScenario], LoadedPortfolio | None, RunConfig]:
+    """Load and check every input before anything runs, so bad input writes nothing."""
+    loaded = _load_all(files)
+    book = load_portfolio(portfolio) if portfolio is not None else None
+    if book is not None:
+        for item in loaded:
+            book.check_assets(item.scenario)
+    config = config.validated()
+    if config.scheduler is None and check_memory:
+        for item in loaded:
+            check_resources(item.scenario, config, book is not None)
+    return loaded, book, config
+
+
 def _load_all(files: list[Path]) -> list[LoadedScenario]:
     return [load_scenario(f) for f in files]
 
@@ -209,21 +225,18 @@ def run_cmd(
     Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
     with handle_errors("Interrupted: nothing was written for the unfinished scenario."):
-        loaded = _load_all(files)
-        book = load_portfolio(portfolio) if portfolio is not None else None
-        if book is not None:
-            for item in loaded:
-                book.check_assets(item.scenario)
-        config = RunConfig(
-            paths=paths,
-            seed=seed,
-            horizon_days=horizon,
-            workers=default_workers() if workers is None else workers,
-            scheduler=_scheduler(scheduler, cluster),
-        ).validated()
-        if config.scheduler is None and not ignore_memory_check:
-            for item in loaded:
-                check_resources(item.scenario, config, book is not None)
+        loaded, book, config = _prepare(
+            files,
+            portfolio,
+            RunConfig(
+                paths=paths,
+                seed=seed,
+                horizon_days=horizon,
+                workers=default_workers() if workers is None else workers,
+                scheduler=_scheduler(scheduler, cluster),
+            ),
+            check_memory=not ignore_memory_check,
+        )
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
@@ -290,18 +303,18 @@ def compare_cmd(
                 raise InputError("--portfolio applies to scenario files; runs keep their own")
             samples = [Sample.from_directory(p) for p in items]
         else:
-            loaded = _load_all(items)
-            book = load_portfolio(portfolio) if portfolio is not None else None
-            if book is not None:
-                for item in loaded:
-                    book.check_assets(item.scenario)
-            config = RunConfig(
-                paths=paths,
-                seed=seed,
-                horizon_days=horizon,
-                workers=default_workers() if workers is None else workers,
-                scheduler=_scheduler(scheduler, cluster),
-            ).validated()
+            loaded, book, config = _prepare(
+                items,
+                portfolio,
+                RunConfig(
+                    paths=paths,
+                    seed=seed,
+                    horizon_days=horizon,
+                    workers=default_workers() if workers is None else workers,
+                    scheduler=_scheduler(scheduler, cluster),
+                ),
+                check_memory=True,
+            )
             for item in loaded:
                 bar = _Progress(item.scenario.name, quiet)
                 try:
