@@ -116,6 +116,24 @@ class _Progress:
             self.bar.stop()
 
 
+def _config(
+    paths: int,
+    seed: int,
+    horizon: int | None,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+) -> RunConfig:
+    """The run configuration from the shared options of ``run`` and ``compare``."""
+    return RunConfig(
+        paths=paths,
+        seed=seed,
+        horizon_days=horizon,
+        workers=default_workers() if workers is None else workers,
+        scheduler=_scheduler(scheduler, cluster),
+    )
+
+
 def _scheduler(scheduler: str | None, cluster: str | None) -> str | None:
     if cluster is not None and cluster != "local":
         raise InputError(f"--cluster takes 'local', got '{cluster}'")
@@ -228,13 +246,7 @@ def run_cmd(
         loaded, book, config = _prepare(
             files,
             portfolio,
-            RunConfig(
-                paths=paths,
-                seed=seed,
-                horizon_days=horizon,
-                workers=default_workers() if workers is None else workers,
-                scheduler=_scheduler(scheduler, cluster),
-            ),
+            _config(paths, seed, horizon, workers, scheduler, cluster),
             check_memory=not ignore_memory_check,
         )
         for item in loaded:
@@ -306,13 +318,7 @@ def compare_cmd(
             loaded, book, config = _prepare(
                 items,
                 portfolio,
-                RunConfig(
-                    paths=paths,
-                    seed=seed,
-                    horizon_days=horizon,
-                    workers=default_workers() if workers is None else workers,
-                    scheduler=_scheduler(scheduler, cluster),
-                ),
+                _config(paths, seed, horizon, workers, scheduler, cluster),
                 check_memory=True,
             )
             for item in loaded:

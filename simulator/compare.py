@@ -46,22 +46,29 @@ N_BATCHES = 20
 PORTFOLIO_STATS = ("mean", "p05", "p50", "p95", "prob_loss", "var_95", "es_95", "var_99", "es_99")
 
 
-def _weighted_quantile(v: np.ndarray, w: np.ndarray, q: float) -> float:
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    mid = np.cumsum(w) - w / 2.0
-    return float(np.interp(q * w.sum(), mid, v))
+class _Ranked:
+    """A weighted sample sorted once, for all its quantiles and shortfalls."""
 
+    def __init__(self, values: np.ndarray, weights: np.ndarray) -> None:
+        order = np.argsort(values, kind="stable")
+        self.v = values[order]
+        w = weights[order]
+        self.total = w.sum()
+        self.mid = np.cumsum(w) - w / 2.0
+        self.w_norm = w / self.total
+        self.cum = np.cumsum(self.w_norm)
 
-def _shortfall(v: np.ndarray, w: np.ndarray, alpha: float) -> float:
-    """Expected shortfall (a positive loss) of P&L ``v`` at tail mass ``alpha``."""
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order] / w.sum()
-    cum = np.cumsum(w)
-    k = int(np.searchsorted(cum, alpha))
-    taken = w[:k].sum()
-    total = float(np.dot(v[:k], w[:k])) + (alpha - taken) * (v[k] if k < len(v) else 0.0)
-    return -total / alpha
+    def quantile(self, q: float) -> float:
+        """Interpolates the sorted values at the midpoints of their cumulative weights."""
+        return float(np.interp(q * self.total, self.mid, self.v))
+
+    def shortfall(self, alpha: float) -> float:
+        """Expected shortfall (a positive loss) of P&L at tail mass ``alpha``."""
+        v, w = self.v, self.w_norm
+        k = int(np.searchsorted(self.cum, alpha))
+        taken = w[:k].sum()
+        total = float(np.dot(v[:k], w[:k])) + (alpha - taken) * (v[k] if k < len(v) else 0.0)
+        return -total / alpha
 
 
 def statistics(
@@ -77,17 +84,18 @@ def statistics(
         The series' spec (thresholds); ``None`` for the portfolio (P&L statistics).
     """
     w = weights / weights.sum()
+    ranked = _Ranked(values, w)
     out = {"mean": float(np.dot(values, w))}
     if spec is None:
         for stat in ("p05", "p50", "p95"):
-            out[stat] = _weighted_quantile(values, w, QUANTILES[stat])
+            out[stat] = ranked.quantile(QUANTILES[stat])
         out["prob_loss"] = float(w[values < 0].sum())
         for level, alpha in LEVELS.items():
-            out[f"var_{level}"] = -_weighted_quantile(values, w, alpha)
-            out[f"es_{level}"] = _shortfall(values, w, alpha)
+            out[f"var_{level}"] = -ranked.quantile(alpha)
+            out[f"es_{level}"] = ranked.shortfall(alpha)
         return out
     for stat, q in QUANTILES.items():
-        out[stat] = _weighted_quantile(values, w, q)
+        out[stat] = ranked.quantile(q)
     above, below = spec.statistic_names()
     for name, t in zip(above, spec.thresholds_above, strict=True):
         out[name] = float(w[values > t].sum())
