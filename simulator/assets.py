@@ -195,6 +195,8 @@ def simulate_assets(
     event_log: np.ndarray,
     risk_off: np.ndarray,
     stressed: np.ndarray,
+    *,
+    per_path: bool | None = None,
 ) -> AssetPaths:
     """Simulate every asset of ``scenario`` for one block, given the oil paths.
 
@@ -210,6 +212,10 @@ def simulate_assets(
         Risk-off factor level, risk-off units, ``(n_paths, n_steps + 1)``.
     stressed
         Oil regime per step, bool ``(n_paths, n_steps)``.
+    per_path
+        Combine the drivers path by path (needed when a parameter is drawn per path) rather
+        than in one matrix product; ``None`` decides from the parameters. Both give the
+        same moves up to rounding.
     """
     names = list(scenario.assets)
     n, n_steps = ordinary_shock.shape
@@ -218,19 +224,12 @@ def simulate_assets(
     assert scenario.correlations is not None
     _, full = correlation_matrix(scenario)
     r = full[0, 1:]
-    chol = np.linalg.cholesky(residual_correlation(full) + 1e-12 * np.eye(len(names)))
+    k_assets = len(names)
+    chol = np.linalg.cholesky(residual_correlation(full) + 1e-12 * np.eye(k_assets))
     noise_model = processes.StudentTInnovations(
         scenario.correlations.noise_df.sample(streams.get("params.assets.noise"), n)
     )
-    z = noise_model.draw(streams.get("assets.noise"), n_steps, len(names))
-    # Correlate the unit shocks: one (k x k) @ (k x n*T) product, in place of z.
-    k_assets = len(names)
-    eta = (chol @ z.reshape(k_assets, -1)).reshape(k_assets, n, n_steps)
-    del z
-    d_event = np.diff(event_log, axis=1)
-    d_risk = np.diff(risk_off, axis=1)
     # Per-path loadings (k, n): parameters may be distributions, drawn once per path.
-    k_assets = len(names)
     loads = np.empty((4, k_assets, n))  # beta_ord, beta_sup, risk-off, drift per step
     scale = np.empty((2, k_assets, n))  # residual sd in calm and stressed regimes
     for k, name in enumerate(names):
@@ -252,26 +251,49 @@ def simulate_assets(
         loads[3, k] = drift * DT
         scale[0, k] = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
         scale[1, k] = scale[0, k] * mult
-    # Noise: eta (k, n, T) scaled by regime, in place.
-    moves = eta
-    if np.all(scale == scale[:, :, :1]):
+    # Every driver of the daily moves as one (k + 4, n, T) array: the k unit residual
+    # shocks, then oil's ordinary shock, the changes of the event-driven component and of
+    # the risk-off factor, and ones (for the drift). The moves are then one matrix product.
+    drivers = np.empty((k_assets + 4, n, n_steps))
+    noise = drivers[:k_assets]
+    rng = streams.get("assets.noise")
+    fixed = bool(np.all(loads == loads[:, :, :1]) and np.all(scale == scale[:, :, :1]))
+    if per_path is not None:
+        fixed = fixed and not per_path
+    if fixed:
         calm, hot = scale[0, :, 0], scale[1, :, 0]
-        factor = np.where(stressed[None, :, :], hot[:, None, None], calm[:, None, None])
+        ratio = np.divide(hot, calm, out=np.ones(k_assets), where=calm > 0)
+        # The most common stressed multiplier scales the shocks of stressed days before
+        # they are correlated (folded into the t mixing factor: no extra pass); assets with
+        # another multiplier get a correction on those days below.
+        values, counts = np.unique(ratio, return_counts=True)
+        common = float(values[np.argmax(counts)])
+        regime = np.where(stressed, common, 1.0) if common != 1.0 else None
+        noise_model.draw_into(rng, noise, regime)
     else:
-        factor = np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
-    moves *= factor
-    del factor
-    factors = (ordinary_shock, d_event, d_risk)
-    if np.all(loads == loads[:, :, :1]):
-        # Same loadings on every path (fixed parameters): one (k x 3) @ (3 x n*T) product.
-        b = loads[:3, :, 0].T  # (k, 3)
-        stacked = np.stack([f.reshape(-1) for f in factors])
-        moves += (b @ stacked).reshape(k_assets, n, n_steps)
-        moves += loads[3, :, 0][:, None, None]
+        noise_model.draw_into(rng, noise)
+    drivers[k_assets] = ordinary_shock
+    np.subtract(event_log[:, 1:], event_log[:, :-1], out=drivers[k_assets + 1])
+    np.subtract(risk_off[:, 1:], risk_off[:, :-1], out=drivers[k_assets + 2])
+    drivers[k_assets + 3] = 1.0
+    flat = drivers.reshape(k_assets + 4, -1)
+    if fixed:
+        # Same parameters on every path: one (k x (k + 4)) @ ((k + 4) x n*T) product.
+        weights = np.hstack([calm[:, None] * chol, loads[:, :, 0].T])
+        moves = (weights @ flat).reshape(k_assets, n, n_steps)
+        for j in np.flatnonzero(ratio != common):
+            # This asset's stressed days: rescale its residual from the common multiplier
+            # to its own.
+            fix = ((ratio[j] / common - 1.0) * calm[j] * chol[j]) @ flat[:k_assets]
+            fix *= stressed.reshape(-1)
+            moves[j] += fix.reshape(n, n_steps)
     else:
-        for j, f in enumerate(factors):
-            moves += loads[j][:, :, None] * f[None, :, :]
-        moves += loads[3][:, :, None]
+        # Parameters drawn per path: correlate, scale by regime, add loadings path by path.
+        moves = (chol @ flat[:k_assets]).reshape(k_assets, n, n_steps)
+        moves *= np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
+        for i in range(4):
+            moves += loads[i][:, :, None] * drivers[k_assets + i][None, :, :]
+    del drivers, noise, flat
     paths = np.empty((k_assets, n, n_steps + 1))
     paths[:, :, 0] = 0.0
     np.cumsum(moves, axis=2, out=paths[:, :, 1:])

@@ -179,8 +179,17 @@ def check_comparable(samples: list[Sample], labels: list[str]) -> None:
 
 
 def paired(samples: list[Sample]) -> bool:
-    """Whether path i means the same draws in every sample (same seed, paths, blocks)."""
-    keys = {(s.meta.get("seed"), s.meta.get("paths"), s.meta.get("block_size")) for s in samples}
+    """Whether path i means the same draws in every sample (same seed, paths, blocks and
+    bit generator; manifests from before the generator was recorded used PCG64)."""
+    keys = {
+        (
+            s.meta.get("seed"),
+            s.meta.get("paths"),
+            s.meta.get("block_size"),
+            s.meta.get("bit_generator", "PCG64"),
+        )
+        for s in samples
+    }
     return len(keys) == 1
 
 

@@ -84,8 +84,48 @@ class EventDraws:
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
 
 
-def _decay(tau: np.ndarray, half_life: np.ndarray) -> np.ndarray:
-    return np.exp(-_LN2 * tau / half_life[:, None])
+def _decaying(
+    amplitude: np.ndarray, start: np.ndarray, half_life: np.ndarray, on: np.ndarray
+) -> np.ndarray:
+    """``amplitude * 2 ** (-(t - start) / half_life)`` on days ``t >= start``, else 0.
+
+    Parameters
+    ----------
+    amplitude, start, half_life
+        Per path: size, start day and half-life (trading days), each ``(m,)``.
+    on
+        ``t >= start``, bool ``(m, n_days)``.
+
+    Returns
+    -------
+    ndarray
+        ``(m, n_days)``.
+
+    Notes
+    -----
+    Written as ``(amplitude * r^-start) * r^t`` with ``r = 2^(-1 / half_life)``; the powers
+    ``r^t`` fill each row by doubling (``r^(t + s) = r^t r^s``), seven multiplications of
+    slices for 127 days instead of an exponential per path and day. Paths whose factors
+    would leave the floating-point range fall back to the exponential.
+    """
+    m, width = on.shape
+    rate = _LN2 / half_life  # per trading day
+    out = np.empty((m, width))
+    safe = (rate * np.maximum(start, 0) <= 600.0) & (rate * (width - 1) <= 600.0)
+    if safe.all():
+        out[:, 0] = amplitude * np.exp(rate * start)
+        step = 1
+        while step < width:
+            end = min(2 * step, width)
+            np.multiply(out[:, : end - step], np.exp(-rate * step)[:, None], out=out[:, step:end])
+            step = end
+    else:
+        tau = np.arange(width)[None, :] - start[:, None]
+        np.multiply(-rate[:, None], np.maximum(tau, 0), out=out)
+        np.exp(out, out=out)
+        out *= amplitude[:, None]
+    out *= on
+    return out
 
 
 @dataclass
@@ -127,20 +167,31 @@ class _EffectDraws:
 
 
 def _supply_profile(
-    spec: sc.SupplyEffect, draws: _EffectDraws, hit: np.ndarray, past: np.ndarray, on: np.ndarray
+    draws: _EffectDraws, hit: np.ndarray, start: np.ndarray, days: np.ndarray, on: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Supply change (mb/d) and activity mask on the ``hit`` paths; ``past`` = days since start."""
+    """Supply change (mb/d) and activity mask on the ``hit`` paths, which start on day
+    ``start`` (``(m,)``); ``days`` is ``(1, n_days)`` and ``on`` is ``days >= start``."""
     assert draws.change is not None
-    change = draws.change[hit, None]
+    change = draws.change[hit]
     if draws.half_life is not None:
         # A decaying change counts as under way until it is down to 5% of its size.
-        active = on & (past < draws.half_life[hit, None] * DECAY_ACTIVE_HALF_LIVES)
-        return np.where(on, change * _decay(past, draws.half_life[hit]), 0.0), active
-    active = on if draws.duration is None else on & (past < draws.duration[hit, None])
+        half_life = draws.half_life[hit]
+        active = on & (days < (start + half_life * DECAY_ACTIVE_HALF_LIVES)[:, None])
+        return _decaying(change, start, half_life, on), active
+    active = on if draws.duration is None else on & (days < (start + draws.duration[hit])[:, None])
     if draws.ramp is not None:
+        past = np.maximum(days - start[:, None], 0.0)
         shape = np.minimum(1.0, (past + 1.0) / draws.ramp[hit, None])
-        return np.where(active, change * shape, 0.0), active
-    return np.where(active, change, 0.0), active
+        return np.where(active, change[:, None] * shape, 0.0), active
+    return np.where(active, change[:, None], 0.0), active
+
+
+def _add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``target[rows] += values``, without the gather and scatter when ``rows`` is every row."""
+    if rows.shape[0] == target.shape[0]:
+        target += values
+    else:
+        target[rows] += values
 
 
 def draw_events(
@@ -194,13 +245,12 @@ def draw_events(
         active = np.zeros(shape, dtype=bool)
         draws = _EffectDraws.draw(spec, rng, n_paths)
         if hit.size:
-            tau = days - day[hit, None]
-            on = tau >= 0
+            start = day[hit]
+            on = days >= start[:, None]
             active[hit] = on
-            past = np.maximum(tau, 0.0)
             if spec.supply is not None:
-                change, active[hit] = _supply_profile(spec.supply, draws, hit, past, on)
-                out.supply_mbd[hit] += change
+                change, active[hit] = _supply_profile(draws, hit, start, days, on)
+                _add_rows(out.supply_mbd, hit, change)
             if spec.risk_premium is not None:
                 ratio = 1.0 + draws.premium[hit] / spot[hit]
                 if np.any(ratio <= 0.05):
@@ -209,15 +259,19 @@ def draw_events(
                         f"{draws.premium[hit].min():g} USD/bbl would take Brent below 5% of "
                         "its spot price; narrow the distribution"
                     )
-                decay = _decay(past, draws.premium_half_life[hit])
-                out.premium_log[hit] += np.where(on, np.log(ratio)[:, None] * decay, 0.0)
+                premium = _decaying(np.log(ratio), start, draws.premium_half_life[hit], on)
+                _add_rows(out.premium_log, hit, premium)
             if spec.stressed_for is not None:
-                step_tau = tau[:, :-1] + 1.0  # step t ends on day t + 1
+                # Step t ends on day t + 1: stressed for steps start - 1 .. start - 2 + length.
+                first = (start - 1)[:, None]
                 length = draws.stressed_for[hit, None]
-                out.forced_stress[hit] |= (step_tau >= 0) & (step_tau < length)
+                steps = days[:, :-1]
+                out.forced_stress[hit] |= (steps >= first) & (steps < first + length)
             if spec.risk_off is not None:
-                decay = _decay(past, draws.risk_off_half_life[hit])
-                out.risk_off[hit] += np.where(on, draws.risk_off[hit, None] * decay, 0.0)
+                impulse = _decaying(
+                    draws.risk_off[hit], start, draws.risk_off_half_life[hit], on
+                )
+                _add_rows(out.risk_off, hit, impulse)
         out.outcomes[name] = EventOutcome(eligible, occurred, day, active)
     return out
 
@@ -239,30 +293,29 @@ def apply_offsets(
         Each offset's supply added, mb/d, same shape.
     """
     supply = events.supply_mbd
-    n, width = supply.shape
+    n = supply.shape[0]
     remaining = np.maximum(0.0, -supply)
     net = supply.copy()
     added: dict[str, np.ndarray] = {}
     if not remaining.any():
         # No barrels lost on any path: offsets have nothing to answer (and draw nothing).
         return net, {name: np.zeros_like(net) for name in scenario.offsets}
-    days = np.arange(width)[None, :]
     for name, spec in scenario.offsets.items():
         rng = streams.get(f"offset.{name}")
-        capacity = spec.capacity.sample(rng, n)[:, None] * np.ones((1, width))
+        capacity = spec.capacity.sample(rng, n)[:, None]
         fraction = spec.response_fraction.sample(rng, n)[:, None]
-        lag = np.ceil(spec.lag.sample(rng, n)).astype(np.int64)[:, None]
+        lag = np.ceil(spec.lag.sample(rng, n)).astype(np.int64)
         volume = spec.volume.sample(rng, n) if spec.volume is not None else None
         trigger = spec.trigger.sample(rng, n) if spec.trigger is not None else None
         for event, left in spec.impaired_by.items():
             capacity = np.where(events.outcomes[event].active, capacity * left, capacity)
-        src = days - lag
-        lagged = np.take_along_axis(remaining, np.maximum(src, 0), axis=1)
-        lagged = np.where(src >= 0, lagged, 0.0)
+        lagged = _delayed(remaining, lag)
         if trigger is not None:
             lagged = np.where(lagged > trigger[:, None], lagged, 0.0)
         # Never more than the barrels still missing today, nor than capacity allows.
-        response = np.minimum(np.minimum(capacity, fraction * lagged), remaining)
+        response = np.multiply(fraction, lagged, out=lagged)
+        np.minimum(response, capacity, out=response)
+        np.minimum(response, remaining, out=response)
         if volume is not None:
             used = np.cumsum(response, axis=1) * CALENDAR_DAYS_PER_TRADING_DAY
             capped = np.minimum(used, volume[:, None])
@@ -271,6 +324,29 @@ def apply_offsets(
         net += response
         added[name] = response
     return net, added
+
+
+def _delayed(x: np.ndarray, lag: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` (``(n, n_days)``) delayed by its ``lag`` (whole days, ``(n,)``),
+    zero before: ``out[i, t] = x[i, t - lag[i]]``.
+
+    Rows sharing a lag move together as one slice copy (lags are whole days, so there are
+    few distinct values); no index array per path and day.
+    """
+    width = x.shape[1]
+    out = np.zeros_like(x)
+    lags, inverse = np.unique(lag, return_inverse=True)
+    for j, d in enumerate(lags.tolist()):
+        if d >= width:
+            continue
+        rows = slice(None) if lags.shape[0] == 1 else np.flatnonzero(inverse == j)
+        if d == 0:
+            out[rows] = x[rows]
+        elif isinstance(rows, slice):
+            out[:, d:] = x[:, : width - d]
+        else:
+            out[rows, d:] = x[rows, : width - d]
+    return out
 
 
 def supply_to_log_price(

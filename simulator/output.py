@@ -29,6 +29,7 @@ from simulator.engine import default_workers as engine_default_workers
 from simulator.errors import InputError, RuntimeFailure
 from simulator.portfolio import describe
 from simulator.samples import series_meta
+from simulator.streams import BIT_GENERATOR
 
 __all__ = ["atomic_directory", "manifest", "target_directory", "write_run"]
 
@@ -101,6 +102,7 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "files_sha256": loaded.sha256_all,
         "parameters": _jsonable(result.scenario.model_dump(mode="json", by_alias=True)),
         "seed": result.config.seed,
+        "bit_generator": BIT_GENERATOR.__name__,
         "paths": result.summary.n_paths,
         "steps": result.n_steps,
         "step": "1 trading day",

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from simulator import scenario as sc
 from simulator.errors import ScenarioError
-from simulator.reduce import QUANTILES, Moments
+from simulator.reduce import QUANTILES, Moments, join_parts
 
 __all__ = [
     "LEVELS",
@@ -220,7 +220,9 @@ class PortfolioSummary:
     width: float
     half_range: float
     losses: np.ndarray  # (h,) count of paths with P&L < 0
-    exact: np.ndarray | None = None  # (n, h) total P&L per path, while within the budget
+    # Total P&L per path at the horizons, block by block (each (n_block, h)), while within
+    # the budget; read joined as ``exact``.
+    exact_parts: tuple[np.ndarray, ...] | None = None
 
     @staticmethod
     def tail_size_for(total_paths: int) -> int:
@@ -269,7 +271,7 @@ class PortfolioSummary:
             width=width,
             half_range=half,
             losses=(total < 0).sum(axis=0),
-            exact=total if keep_exact else None,
+            exact_parts=(total,) if keep_exact else None,
         )
 
     def merge(self, other: PortfolioSummary) -> PortfolioSummary:
@@ -289,10 +291,16 @@ class PortfolioSummary:
             width=self.width,
             half_range=self.half_range,
             losses=self.losses + other.losses,
-            exact=None
-            if self.exact is None or other.exact is None
-            else np.concatenate([self.exact, other.exact]),
+            exact_parts=None
+            if self.exact_parts is None or other.exact_parts is None
+            else self.exact_parts + other.exact_parts,
         )
+
+    @property
+    def exact(self) -> np.ndarray | None:
+        """Total P&L per path at the horizons, ``(n, h)``, or ``None`` over the budget."""
+        self.exact_parts = join_parts(self.exact_parts)
+        return None if self.exact_parts is None else self.exact_parts[0]
 
     @property
     def n(self) -> int:

@@ -49,6 +49,10 @@ class Innovations(Protocol):
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray: ...
 
+    def draw_into(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class NormalInnovations:
@@ -63,6 +67,15 @@ class NormalInnovations:
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray:
         """Standard normals, shape ``(k, n_paths, n_steps)``."""
         return rng.standard_normal((k, self.n_paths, n_steps))
+
+    def draw_into(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> None:
+        """Fill ``out`` (C-contiguous, ``(k, n_paths, n_steps)``) with the shocks of
+        :meth:`draw`, each multiplied by ``scale`` (``(n_paths, n_steps)``) if given."""
+        rng.standard_normal(out=out)
+        if scale is not None:
+            out *= scale
 
 
 @dataclass(frozen=True)
@@ -89,17 +102,33 @@ class StudentTInnovations:
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray:
         """Unit-variance t shocks, shape ``(k, n_paths, n_steps)``."""
-        n = self.df.shape[0]
-        z = rng.standard_normal((k, n, n_steps))
-        df = self.df[:, None]
-        if np.all(self.df == self.df[0]):
-            w = rng.chisquare(float(self.df[0]), size=(n, n_steps))  # scalar df: faster
-        else:
-            w = rng.chisquare(np.broadcast_to(df, (n, n_steps)))
-        np.divide(df - 2.0, w, out=w)
-        np.sqrt(w, out=w)
-        z *= w
+        z = np.empty((k, self.df.shape[0], n_steps))
+        self.draw_into(rng, z)
         return z
+
+    def draw_into(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> None:
+        """Fill ``out`` (C-contiguous, ``(k, n_paths, n_steps)``) with the shocks of
+        :meth:`draw`, each multiplied by ``scale`` (``(n_paths, n_steps)``) if given.
+
+        The scale is folded into the mixing factor, so the ``k`` components are touched
+        once.
+        """
+        n, n_steps = out.shape[1:]
+        rng.standard_normal(out=out)
+        df = self.df[:, None]
+        # W = 2 G with G ~ Gamma(df / 2): (df - 2) / W = ((df - 2) / 2) / G.
+        w = np.empty((n, n_steps))
+        if np.all(self.df == self.df[0]):
+            rng.standard_gamma(float(self.df[0]) / 2.0, out=w)  # scalar shape: faster
+        else:
+            rng.standard_gamma(np.broadcast_to(df / 2.0, (n, n_steps)), out=w)
+        np.divide((df - 2.0) / 2.0, w, out=w)
+        np.sqrt(w, out=w)
+        if scale is not None:
+            w *= scale
+        out *= w
 
 
 # --------------------------------------------------------------------------- regimes

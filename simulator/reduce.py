@@ -139,6 +139,20 @@ class CrossMoments:
         """From observations stored as rows, shape ``(k, n)`` (one BLAS product)."""
         return cls(rows.shape[1], rows.sum(axis=1), rows @ rows.T)
 
+    @classmethod
+    def of_parts(cls, first: np.ndarray, rest: np.ndarray) -> CrossMoments:
+        """As :meth:`of_rows` for the rows ``first`` (``(n,)``) then ``rest`` (``(k - 1, n)``),
+        without copying them into one array."""
+        k = rest.shape[0] + 1
+        total = np.empty(k)
+        total[0] = first.sum()
+        total[1:] = rest.sum(axis=1)
+        cross = np.empty((k, k))
+        cross[0, 0] = first @ first
+        cross[1:, 0] = cross[0, 1:] = rest @ first
+        cross[1:, 1:] = rest @ rest.T
+        return cls(first.shape[0], total, cross)
+
     def merge(self, other: CrossMoments) -> CrossMoments:
         return CrossMoments(self.n + other.n, self.total + other.total, self.cross + other.cross)
 
@@ -319,8 +333,9 @@ class SeriesSummary:
         Moments of the level at each horizon.
     above, below
         Counts of paths above / below each threshold, ``(h, n_thresholds)``.
-    exact
-        Levels at the horizons, ``(n, h)``, or ``None`` once over the memory budget.
+    exact_parts
+        Levels at the horizons, block by block, each ``(n_block, h)``, or ``None`` once over
+        the memory budget; read them joined as :attr:`exact`.
     fan_days
         Day indices of the fan-chart dates (the horizons among them), ``(f,)``.
     fan
@@ -334,7 +349,7 @@ class SeriesSummary:
     moments: Moments
     above: np.ndarray
     below: np.ndarray
-    exact: np.ndarray | None
+    exact_parts: tuple[np.ndarray, ...] | None
     fan_days: np.ndarray
     fan: Histogram
     samples: np.ndarray
@@ -392,7 +407,7 @@ class SeriesSummary:
             moments=Moments.of(at),
             above=above,
             below=below,
-            exact=at if keep_exact else None,
+            exact_parts=(at,) if keep_exact else None,
             fan_days=fan_days,
             fan=Histogram.of(spec.kind, coords[:, fan_days]),
             samples=spec.inverse(coords[:n_samples]),
@@ -401,19 +416,26 @@ class SeriesSummary:
     def merge(self, other: SeriesSummary) -> SeriesSummary:
         """Summary of both blocks; ``self`` is the earlier block."""
         exact = None
-        if self.exact is not None and other.exact is not None:
-            exact = np.concatenate([self.exact, other.exact])
+        if self.exact_parts is not None and other.exact_parts is not None:
+            # Joined only when read: concatenating at every merge would cost O(blocks^2).
+            exact = self.exact_parts + other.exact_parts
         return SeriesSummary(
             spec=self.spec,
             horizons=self.horizons,
             moments=self.moments.merge(other.moments),
             above=self.above + other.above,
             below=self.below + other.below,
-            exact=exact,
+            exact_parts=exact,
             fan_days=self.fan_days,
             fan=self.fan.merge(other.fan),
             samples=self.samples,
         )
+
+    @property
+    def exact(self) -> np.ndarray | None:
+        """Levels at the horizons on every path, ``(n, h)``, or ``None`` over the budget."""
+        self.exact_parts = join_parts(self.exact_parts)
+        return None if self.exact_parts is None else self.exact_parts[0]
 
     @property
     def n(self) -> int:
@@ -458,6 +480,13 @@ class SeriesSummary:
                 p = float(self.below[i, j] / n)
                 out.append((self.spec.name, h, stat, p, math.sqrt(p * (1 - p) / n)))
         return out
+
+
+def join_parts(parts: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...] | None:
+    """Blocks of rows joined into one array (a 1-tuple), or ``None``."""
+    if parts is None or len(parts) == 1:
+        return parts
+    return (np.concatenate(parts),)
 
 
 def _fmt(x: float) -> str:

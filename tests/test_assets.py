@@ -501,3 +501,31 @@ def test_a_yield_must_start_in_percent(write_scenario: Callable[..., Path]) -> N
         load_scenario(path)
     line = line_of(path.read_text(encoding="utf-8"), "assets:", "  y:", "    start:", "unit:")
     assert str(info.value) == f"{path}:{line}: assets.y.start.unit: a yield starts in 'percent'"
+
+
+# --------------------------------------------------------------------------- (6) fast route
+
+
+def test_one_matrix_product_equals_the_path_by_path_route() -> None:
+    """With fixed parameters the moves come from one matrix product, the common stressed
+    multiplier folded into the noise draw and a correction for the asset with its own
+    multiplier; forcing the path-by-path route (used when parameters are drawn per path)
+    must give the same moves to rounding, on a block with stressed days and events."""
+    doc = copy.deepcopy(EVENT_SCENARIO)
+    doc["assets"]["eq"]["stressed_vol_multiplier"] = q(1.5, "multiplier")
+    doc["assets"]["rates"]["stressed_vol_multiplier"] = q(1.2, "multiplier")
+    doc["assets"]["fx"] = asset("price", vol=0.1, risk_off=0.5, drift=0.03, multiplier=1.5)
+    doc["correlations"]["pairs"].update({"brent/fx": -0.1, "eq/fx": 0.2, "fx/rates": 0.0})
+    scenario = make_scenario(doc)
+    n, n_steps = 600, 30
+    oil = simulate_oil(scenario, Streams(5, 0), n, n_steps)
+    stressed = oil.stressed.copy()
+    stressed[::3, 10:20] = True  # make sure stressed days are there
+    args = (oil.ordinary_shock, oil.shock_sd, oil.event_driven, oil.risk_off, stressed)
+    fast = simulate_assets(scenario, Streams(5, 0), *args)
+    slow = simulate_assets(scenario, Streams(5, 0), *args, per_path=True)
+    assert stressed.any()
+    scale = np.abs(slow.moves).max()
+    np.testing.assert_allclose(fast.moves, slow.moves, rtol=0, atol=1e-12 * scale)
+    for name in fast.names:
+        np.testing.assert_allclose(fast.paths[name], slow.paths[name], rtol=0, atol=1e-11)

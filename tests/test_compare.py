@@ -408,3 +408,17 @@ def test_comparing_run_directories_equals_comparing_the_files(runner: Any, tmp_p
         assert record["weights_note"] == "weights summed to 4; normalised to 1"
         for png in ("brent_fans.png", "brent_densities.png", "probabilities.png"):
             assert (d / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_runs_with_different_bit_generators_are_not_paired() -> None:
+    """Same seed, paths and blocks but another bit generator (a manifest written before the
+    generator was recorded means PCG64): path i holds different draws, so no pairing."""
+    from simulator.compare import paired
+
+    def sample(**meta: object) -> Sample:
+        base = {"seed": 1, "paths": 100, "block_size": 50, **meta}
+        return Sample("s", base, [5], {}, {}, {}, [])
+
+    assert paired([sample(bit_generator="SFC64"), sample(bit_generator="SFC64")])
+    assert not paired([sample(bit_generator="SFC64"), sample()])
+    assert paired([sample(bit_generator="PCG64"), sample()])

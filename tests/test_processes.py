@@ -234,6 +234,19 @@ def test_student_t_matches_reference_draws(df: list[float]) -> None:
                 assert got[k, i, t] == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize(
+    "model", [StudentTInnovations(np.array([5.0, 8.0, 30.0])), NormalInnovations(3)]
+)
+def test_draw_into_with_a_scale_is_the_draw_times_the_scale(model: object) -> None:
+    """``draw_into(rng, out, scale)`` fills ``out`` with the same shocks as ``draw`` from the
+    same stream, each multiplied by ``scale`` of its path and step."""
+    scale = np.random.default_rng(1).uniform(0.5, 2.0, size=(3, 4))
+    plain = model.draw(np.random.default_rng(9), 4, 2)  # type: ignore[attr-defined]
+    out = np.empty((2, 3, 4))
+    model.draw_into(np.random.default_rng(9), out, scale)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(out, plain * scale[None], rtol=1e-15)
+
+
 # --------------------------------------------------------------------------- jumps
 
 

@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from simulator.reduce import (
     BIN_WIDTH,
     QUANTILES,
+    CrossMoments,
     Histogram,
     Moments,
     SeriesSpec,
@@ -323,3 +324,13 @@ def test_histogram_merges_are_associative_and_within_a_bin(
     exact = np.quantile(data, q, axis=0, method="inverted_cdf")
     inside = np.abs(exact) < 3.999
     assert np.all(np.abs(est - exact)[inside] <= BIN_WIDTH["log"] + 1e-12)
+
+
+def test_cross_moments_of_parts_equal_those_of_the_stacked_rows() -> None:
+    rng = np.random.default_rng(9)
+    rows = rng.normal(size=(5, 1000)) + np.arange(5)[:, None]
+    whole = CrossMoments.of_rows(rows)
+    parts = CrossMoments.of_parts(rows[0], rows[1:])
+    assert parts.n == whole.n
+    np.testing.assert_allclose(parts.total, whole.total, rtol=1e-13)
+    np.testing.assert_allclose(parts.cross, whole.cross, rtol=1e-13)
