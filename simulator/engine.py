@@ -485,9 +485,7 @@ def _blocks_in_order(
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker
-    )
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
     try:
         pending: dict[int, cf.Future[BlockSummary]] = {}
         nxt = 0

@@ -268,9 +268,7 @@ def draw_events(
                 steps = days[:, :-1]
                 out.forced_stress[hit] |= (steps >= first) & (steps < first + length)
             if spec.risk_off is not None:
-                impulse = _decaying(
-                    draws.risk_off[hit], start, draws.risk_off_half_life[hit], on
-                )
+                impulse = _decaying(draws.risk_off[hit], start, draws.risk_off_half_life[hit], on)
                 _add_rows(out.risk_off, hit, impulse)
         out.outcomes[name] = EventOutcome(eligible, occurred, day, active)
     return out
