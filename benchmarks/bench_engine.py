@@ -8,7 +8,8 @@ Prints figures; asserts nothing (speed is never a test). Run from the repository
 
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
 start-up, no output writing); the load average is printed before each measurement, since a
-shared machine makes single timings unreliable.
+shared machine makes single timings unreliable. Every block runs with one BLAS thread (the
+engine sets it), so "1 worker" is one core.
 
 "Path-steps per second" counts one path advanced by one trading day; "path-step-factors"
 multiplies by the random factors drawn per step (2 for oil, 2 + 7 with the assets).
@@ -26,13 +27,18 @@ import numpy as np
 
 from simulator.engine import RunConfig, run
 from simulator.scenario import LoadedScenario, load_scenario
+from simulator.streams import BIT_GENERATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def normal_rate(n: int = 20_000_000, repeats: int = 3) -> float:
-    """Best-of-``repeats`` float64 standard normals per second on one core (PCG64)."""
-    rng = np.random.default_rng(0)
+def normal_rate(
+    bit_generator: type[np.random.BitGenerator] = BIT_GENERATOR,
+    n: int = 20_000_000,
+    repeats: int = 3,
+) -> float:
+    """Best-of-``repeats`` float64 standard normals per second on one core."""
+    rng = np.random.Generator(bit_generator(0))
     out = np.empty(n)
     best = 0.0
     for _ in range(repeats):
@@ -109,8 +115,13 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, {load()}")
+    pcg = normal_rate(np.random.PCG64)
     rate = normal_rate()
-    print(f"numpy standard_normal (PCG64, 1 core): {rate / 1e6:8.1f} M draws/s")
+    name = BIT_GENERATOR.__name__
+    print(
+        f"numpy standard_normal, 1 core: {rate / 1e6:8.1f} M draws/s with {name} (the "
+        f"engine's bit generator), {pcg / 1e6:.1f} M/s with PCG64 (numpy's default)"
+    )
     full = load_scenario(args.scenario)
     steps = args.horizon or full.scenario.horizon_days
     if args.scaling:
@@ -144,7 +155,8 @@ def main() -> None:
             f"{label:>16}: {args.paths:,} paths x {steps} steps, {args.workers} worker(s): "
             f"{secs:6.2f} s  {ps / 1e6:6.2f} M path-steps/s  "
             f"{ps * factors / 1e6:7.1f} M path-step-factors/s  "
-            f"= {ps * factors / rate:5.1%} of the raw normal rate",
+            f"= {ps * factors / rate:5.1%} of the raw {name} normal rate "
+            f"({ps * factors / pcg:5.1%} of PCG64's)",
             flush=True,
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

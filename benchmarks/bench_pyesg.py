@@ -12,7 +12,8 @@ theta = 5/yr, sigma = 0.3, mu = 0, X0 = 0, dt = 1/252), returning the full path 
   (Euler steps; every step calls ``scipy.stats.norm.rvs`` on a legacy ``RandomState``);
 * plain vectorised numpy OU (``default_rng().standard_normal`` then one loop over steps);
 * the project's OU, ``simulator.processes.ShortTermFactor.path`` (exact discretisation, half-life
-  ln2 * 252 / theta days) fed by ``NormalInnovations.draw``;
+  ln2 * 252 / theta days) fed by ``NormalInnovations.draw`` from a generator made as the
+  engine makes them (``simulator.streams.Streams``: SeedSequence tree, SFC64);
 * a plain per-path Python loop (``random.gauss``) at 1,000 paths, scaled x100: the floor.
 
 pyesg is never a dependency of the project: it is installed only into the venv given by
@@ -92,6 +93,13 @@ def _simulator() -> tuple[type, type]:
     return NormalInnovations, ShortTermFactor
 
 
+def project_rng(seed: int) -> np.random.Generator:
+    """A generator as the engine makes them (its SeedSequence tree and bit generator)."""
+    from simulator.streams import Streams
+
+    return Streams(seed, 0).get("oil.shocks")
+
+
 def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """Plain vectorised numpy OU (Euler, as pyesg), full path array."""
     rng = np.random.default_rng(seed)
@@ -111,7 +119,7 @@ def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
 def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """simulator.processes.ShortTermFactor.path with normal innovations."""
     NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
-    rng = np.random.default_rng(seed)
+    rng = project_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
     z = NormalInnovations(paths).draw(rng, steps, 1)[0]
@@ -124,7 +132,7 @@ def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     """The same, without building the all-ones multiplier / all-zero jump arrays (the
     arrays the engine passes are real regime multipliers and jumps)."""
     NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
-    rng = np.random.default_rng(seed)
+    rng = project_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
     z = NormalInnovations(paths).draw(rng, steps, 1)[0]
@@ -137,7 +145,7 @@ def project_ou_blocked(paths: int, steps: int, seed: int = 1, block: int = 5_000
     (its ``(n_paths, n_steps + 1)`` layout walks a column per step: cache-friendly only
     while a block fits in cache)."""
     NormalInnovations, ShortTermFactor = _simulator()
-    rng = np.random.default_rng(seed)
+    rng = project_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     out = np.empty((paths, steps + 1))
     ones = np.ones((block, steps))
