@@ -36,9 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import processes
+from simulator import kernels, processes
 from simulator import scenario as sc
 from simulator.errors import ScenarioError, SimulatorWarning
+from simulator.reduce import CrossMoments
 from simulator.streams import Streams
 
 __all__ = [
@@ -174,17 +175,32 @@ class AssetPaths:
     ----------
     names
         Asset names in scenario order.
-    paths
-        Name -> cumulative move from the start, ``(n_paths, n_steps + 1)``: log return for
-        prices, bp change for yields (the coordinate of :class:`SeriesSpec`; the level is
-        ``spec.inverse(path)`` with the start level).
-    moves
-        Daily moves, ``(n_assets, n_paths, n_steps)``, in the same units.
+    cumulative
+        Cumulative move from the start of every asset, ``(n_assets, n_paths, n_steps + 1)``:
+        log return for prices, bp change for yields (the coordinate of :class:`SeriesSpec`;
+        the level is ``spec.inverse(path)`` with the start level).
+    extreme
+        Largest absolute value of each asset's path (``inf`` if any is not finite),
+        ``(n_assets,)``.
+    daily
+        Cross moments of the daily moves of Brent (log) then each asset, if the oil path
+        was given.
     """
 
     names: list[str]
-    paths: dict[str, np.ndarray]
-    moves: np.ndarray
+    cumulative: np.ndarray
+    extreme: np.ndarray
+    daily: CrossMoments | None = None
+
+    @property
+    def paths(self) -> dict[str, np.ndarray]:
+        """Name -> cumulative move, ``(n_paths, n_steps + 1)`` (views)."""
+        return {name: self.cumulative[k] for k, name in enumerate(self.names)}
+
+    @property
+    def moves(self) -> np.ndarray:
+        """Daily moves, ``(n_assets, n_paths, n_steps)``, in the units of the paths."""
+        return np.diff(self.cumulative, axis=2)
 
 
 def simulate_assets(
@@ -196,6 +212,7 @@ def simulate_assets(
     risk_off: np.ndarray,
     stressed: np.ndarray,
     *,
+    oil_log: np.ndarray | None = None,
     per_path: bool | None = None,
 ) -> AssetPaths:
     """Simulate every asset of ``scenario`` for one block, given the oil paths.
@@ -212,15 +229,19 @@ def simulate_assets(
         Risk-off factor level, risk-off units, ``(n_paths, n_steps + 1)``.
     stressed
         Oil regime per step, bool ``(n_paths, n_steps)``.
+    oil_log
+        Log Brent, ``(n_paths, n_steps + 1)``: if given, the result carries the cross
+        moments of the daily moves of Brent and the assets.
     per_path
-        Combine the drivers path by path (needed when a parameter is drawn per path) rather
-        than in one matrix product; ``None`` decides from the parameters. Both give the
-        same moves up to rounding.
+        Combine the drivers with per-path loadings in numpy (needed when a parameter is
+        drawn per path) rather than in the compiled kernel
+        (:func:`simulator.kernels.combine_assets`); ``None`` decides from the parameters.
+        Both give the same moves up to rounding.
     """
     names = list(scenario.assets)
     n, n_steps = ordinary_shock.shape
     if not names:
-        return AssetPaths([], {}, np.zeros((0, n, n_steps)))
+        return AssetPaths([], np.zeros((0, n, n_steps + 1)), np.zeros(0))
     assert scenario.correlations is not None
     _, full = correlation_matrix(scenario)
     r = full[0, 1:]
@@ -251,50 +272,54 @@ def simulate_assets(
         loads[3, k] = drift * DT
         scale[0, k] = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
         scale[1, k] = scale[0, k] * mult
-    # Every driver of the daily moves as one (k + 4, n, T) array: the k unit residual
-    # shocks, then oil's ordinary shock, the changes of the event-driven component and of
-    # the risk-off factor, and ones (for the drift). The moves are then one matrix product.
-    drivers = np.empty((k_assets + 4, n, n_steps))
-    noise = drivers[:k_assets]
     rng = streams.get("assets.noise")
+    noise = np.empty((k_assets, n, n_steps))
     fixed = bool(np.all(loads == loads[:, :, :1]) and np.all(scale == scale[:, :, :1]))
     if per_path is not None:
         fixed = fixed and not per_path
     if fixed:
+        # Same parameters on every path: the compiled kernel. The most common stressed
+        # multiplier scales the shocks of stressed days as they are drawn (folded into the
+        # t mixing factor); assets with another multiplier are boosted on those days.
         calm, hot = scale[0, :, 0], scale[1, :, 0]
         ratio = np.divide(hot, calm, out=np.ones(k_assets), where=calm > 0)
-        # The most common stressed multiplier scales the shocks of stressed days before
-        # they are correlated (folded into the t mixing factor: no extra pass); assets with
-        # another multiplier get a correction on those days below.
         values, counts = np.unique(ratio, return_counts=True)
         common = float(values[np.argmax(counts)])
         regime = np.where(stressed, common, 1.0) if common != 1.0 else None
         noise_model.draw_into(rng, noise, regime)
-    else:
-        noise_model.draw_into(rng, noise)
-    drivers[k_assets] = ordinary_shock
-    np.subtract(event_log[:, 1:], event_log[:, :-1], out=drivers[k_assets + 1])
-    np.subtract(risk_off[:, 1:], risk_off[:, :-1], out=drivers[k_assets + 2])
-    drivers[k_assets + 3] = 1.0
-    flat = drivers.reshape(k_assets + 4, -1)
-    if fixed:
-        # Same parameters on every path: one (k x (k + 4)) @ ((k + 4) x n*T) product.
-        weights = np.hstack([calm[:, None] * chol, loads[:, :, 0].T])
-        moves = (weights @ flat).reshape(k_assets, n, n_steps)
-        for j in np.flatnonzero(ratio != common):
-            # This asset's stressed days: rescale its residual from the common multiplier
-            # to its own.
-            fix = ((ratio[j] / common - 1.0) * calm[j] * chol[j]) @ flat[:k_assets]
-            fix *= stressed.reshape(-1)
-            moves[j] += fix.reshape(n, n_steps)
-    else:
-        # Parameters drawn per path: correlate, scale by regime, add loadings path by path.
-        moves = (chol @ flat[:k_assets]).reshape(k_assets, n, n_steps)
-        moves *= np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
-        for i in range(4):
-            moves += loads[i][:, :, None] * drivers[k_assets + i][None, :, :]
-    del drivers, noise, flat
-    paths = np.empty((k_assets, n, n_steps + 1))
-    paths[:, :, 0] = 0.0
-    np.cumsum(moves, axis=2, out=paths[:, :, 1:])
-    return AssetPaths(names, {name: paths[k] for k, name in enumerate(names)}, moves)
+        cumulative, total, cross, extreme = kernels.combine_assets(
+            noise,
+            calm[:, None] * chol,
+            ratio / common,
+            stressed,
+            ordinary_shock,
+            event_log,
+            risk_off,
+            loads[:3, :, 0].T,
+            loads[3, :, 0],
+            oil_log if oil_log is not None else np.zeros_like(event_log),
+        )
+        moments = CrossMoments(n * n_steps, total, cross) if oil_log is not None else None
+        return AssetPaths(names, cumulative, extreme, moments)
+    # Parameters drawn per path: correlate, scale by regime, add loadings path by path.
+    noise_model.draw_into(rng, noise)
+    moves = (chol @ noise.reshape(k_assets, -1)).reshape(k_assets, n, n_steps)
+    del noise
+    moves *= np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
+    drivers = (ordinary_shock, np.diff(event_log, axis=1), np.diff(risk_off, axis=1))
+    for i, driver in enumerate(drivers):
+        moves += loads[i][:, :, None] * driver[None, :, :]
+    moves += loads[3][:, :, None]
+    cumulative = np.empty((k_assets, n, n_steps + 1))
+    cumulative[:, :, 0] = 0.0
+    np.cumsum(moves, axis=2, out=cumulative[:, :, 1:])
+    with np.errstate(invalid="ignore"):
+        extreme = np.where(
+            np.isfinite(cumulative).all(axis=(1, 2)), np.abs(cumulative).max(axis=(1, 2)), np.inf
+        )
+    moments = None
+    if oil_log is not None:
+        moments = CrossMoments.of_parts(
+            np.diff(oil_log, axis=1).ravel(), moves.reshape(k_assets, -1)
+        )
+    return AssetPaths(names, cumulative, extreme, moments)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from simulator import processes
+from simulator import kernels, processes
 from simulator import scenario as sc
 from simulator.assets import simulate_assets
 from simulator.errors import InputError, RuntimeFailure
@@ -384,13 +384,13 @@ def _run_block(
         oil.event_driven,
         oil.risk_off,
         oil.stressed,
+        oil_log=oil.log_price,
     )
     specs = series_specs(scenario)
     coords = {"brent": oil.log_price - math.log(specs[0].start), **assets.paths}
-    for spec in specs[1:]:
-        path = coords[spec.name]
+    for spec, extreme in zip(specs[1:], assets.extreme, strict=True):
         limit = 50.0 if spec.kind == "log" else 1e6  # a factor e^50, or 10,000 points of yield
-        if not (-limit <= path.min() and path.max() <= limit):  # NaN fails both
+        if not extreme <= limit:  # NaN or inf fail too
             raise RuntimeFailure(
                 f"assets.{spec.name}: the simulated path left any plausible range (moves beyond "
                 f"{'a factor e^50' if spec.kind == 'log' else '1e6 bp'}); check its vol, drift "
@@ -419,12 +419,7 @@ def _run_block(
             [(o.occurred & (o.day <= n_steps)).sum() for o in outcomes], dtype=np.int64
         ),
     )
-    daily = None
-    if assets.names:
-        k = len(assets.names)
-        daily = CrossMoments.of_parts(
-            np.diff(oil.log_price, axis=1).ravel(), assets.moves.reshape(k, -1)
-        )
+    daily = assets.daily if assets.names else None
     book = None
     if exposures:
         cols = [0, *horizons]
@@ -633,6 +628,7 @@ def run(
         portfolio.check_assets(scenario)
         exposures = portfolio.exposures()
         tail_size = PortfolioSummary.tail_size_for(config.paths)
+    kernels.warm_up()  # compile or load the kernels once, before workers fork
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     sizes = block_sizes(config.paths, config.block_size)

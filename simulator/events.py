@@ -33,6 +33,7 @@ import numpy as np
 
 from simulator import scenario as sc
 from simulator.errors import RuntimeFailure
+from simulator.kernels import add_decaying, offset_response
 from simulator.streams import Streams
 
 __all__ = [
@@ -48,7 +49,6 @@ CALENDAR_DAYS_PER_TRADING_DAY = 365.25 / 252
 #: A decaying supply change is "active" (e.g. for impairing offsets) for this many
 #: half-lives, until it is down to 5% of its initial size.
 DECAY_ACTIVE_HALF_LIVES = math.log2(20.0)
-_LN2 = math.log(2.0)
 
 
 @dataclass
@@ -82,50 +82,6 @@ class EventDraws:
     risk_off: np.ndarray
     forced_stress: np.ndarray  # bool (n_paths, n_steps): step t is forced stressed
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
-
-
-def _decaying(
-    amplitude: np.ndarray, start: np.ndarray, half_life: np.ndarray, on: np.ndarray
-) -> np.ndarray:
-    """``amplitude * 2 ** (-(t - start) / half_life)`` on days ``t >= start``, else 0.
-
-    Parameters
-    ----------
-    amplitude, start, half_life
-        Per path: size, start day and half-life (trading days), each ``(m,)``.
-    on
-        ``t >= start``, bool ``(m, n_days)``.
-
-    Returns
-    -------
-    ndarray
-        ``(m, n_days)``.
-
-    Notes
-    -----
-    Written as ``(amplitude * r^-start) * r^t`` with ``r = 2^(-1 / half_life)``; the powers
-    ``r^t`` fill each row by doubling (``r^(t + s) = r^t r^s``), seven multiplications of
-    slices for 127 days instead of an exponential per path and day. Paths whose factors
-    would leave the floating-point range fall back to the exponential.
-    """
-    m, width = on.shape
-    rate = _LN2 / half_life  # per trading day
-    out = np.empty((m, width))
-    safe = (rate * np.maximum(start, 0) <= 600.0) & (rate * (width - 1) <= 600.0)
-    if safe.all():
-        out[:, 0] = amplitude * np.exp(rate * start)
-        step = 1
-        while step < width:
-            end = min(2 * step, width)
-            np.multiply(out[:, : end - step], np.exp(-rate * step)[:, None], out=out[:, step:end])
-            step = end
-    else:
-        tau = np.arange(width)[None, :] - start[:, None]
-        np.multiply(-rate[:, None], np.maximum(tau, 0), out=out)
-        np.exp(out, out=out)
-        out *= amplitude[:, None]
-    out *= on
-    return out
 
 
 @dataclass
@@ -177,7 +133,9 @@ def _supply_profile(
         # A decaying change counts as under way until it is down to 5% of its size.
         half_life = draws.half_life[hit]
         active = on & (days < (start + half_life * DECAY_ACTIVE_HALF_LIVES)[:, None])
-        return _decaying(change, start, half_life, on), active
+        profile = np.zeros(on.shape)
+        add_decaying(profile, np.arange(hit.shape[0]), change, start, half_life)
+        return profile, active
     active = on if draws.duration is None else on & (days < (start + draws.duration[hit])[:, None])
     if draws.ramp is not None:
         past = np.maximum(days - start[:, None], 0.0)
@@ -259,8 +217,9 @@ def draw_events(
                         f"{draws.premium[hit].min():g} USD/bbl would take Brent below 5% of "
                         "its spot price; narrow the distribution"
                     )
-                premium = _decaying(np.log(ratio), start, draws.premium_half_life[hit], on)
-                _add_rows(out.premium_log, hit, premium)
+                add_decaying(
+                    out.premium_log, hit, np.log(ratio), start, draws.premium_half_life[hit]
+                )
             if spec.stressed_for is not None:
                 # Step t ends on day t + 1: stressed for steps start - 1 .. start - 2 + length.
                 first = (start - 1)[:, None]
@@ -268,8 +227,9 @@ def draw_events(
                 steps = days[:, :-1]
                 out.forced_stress[hit] |= (steps >= first) & (steps < first + length)
             if spec.risk_off is not None:
-                impulse = _decaying(draws.risk_off[hit], start, draws.risk_off_half_life[hit], on)
-                _add_rows(out.risk_off, hit, impulse)
+                add_decaying(
+                    out.risk_off, hit, draws.risk_off[hit], start, draws.risk_off_half_life[hit]
+                )
         out.outcomes[name] = EventOutcome(eligible, occurred, day, active)
     return out
 
@@ -301,50 +261,20 @@ def apply_offsets(
     for name, spec in scenario.offsets.items():
         rng = streams.get(f"offset.{name}")
         capacity = spec.capacity.sample(rng, n)[:, None]
-        fraction = spec.response_fraction.sample(rng, n)[:, None]
+        fraction = spec.response_fraction.sample(rng, n)
         lag = np.ceil(spec.lag.sample(rng, n)).astype(np.int64)
         volume = spec.volume.sample(rng, n) if spec.volume is not None else None
         trigger = spec.trigger.sample(rng, n) if spec.trigger is not None else None
         for event, left in spec.impaired_by.items():
             capacity = np.where(events.outcomes[event].active, capacity * left, capacity)
-        lagged = _delayed(remaining, lag)
-        if trigger is not None:
-            lagged = np.where(lagged > trigger[:, None], lagged, 0.0)
         # Never more than the barrels still missing today, nor than capacity allows.
-        response = np.multiply(fraction, lagged, out=lagged)
-        np.minimum(response, capacity, out=response)
-        np.minimum(response, remaining, out=response)
-        if volume is not None:
-            used = np.cumsum(response, axis=1) * CALENDAR_DAYS_PER_TRADING_DAY
-            capped = np.minimum(used, volume[:, None])
-            response = np.diff(capped, axis=1, prepend=0.0) / CALENDAR_DAYS_PER_TRADING_DAY
-        remaining = remaining - response
+        response = offset_response(
+            remaining, capacity, fraction, lag, trigger, volume, CALENDAR_DAYS_PER_TRADING_DAY
+        )
+        remaining -= response
         net += response
         added[name] = response
     return net, added
-
-
-def _delayed(x: np.ndarray, lag: np.ndarray) -> np.ndarray:
-    """Each row of ``x`` (``(n, n_days)``) delayed by its ``lag`` (whole days, ``(n,)``),
-    zero before: ``out[i, t] = x[i, t - lag[i]]``.
-
-    Rows sharing a lag move together as one slice copy (lags are whole days, so there are
-    few distinct values); no index array per path and day.
-    """
-    width = x.shape[1]
-    out = np.zeros_like(x)
-    lags, inverse = np.unique(lag, return_inverse=True)
-    for j, d in enumerate(lags.tolist()):
-        if d >= width:
-            continue
-        rows = slice(None) if lags.shape[0] == 1 else np.flatnonzero(inverse == j)
-        if d == 0:
-            out[rows] = x[rows]
-        elif isinstance(rows, slice):
-            out[:, d:] = x[:, : width - d]
-        else:
-            out[rows, d:] = x[rows, : width - d]
-    return out
 
 
 def supply_to_log_price(

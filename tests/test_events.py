@@ -15,8 +15,6 @@ from simulator.events import (
     CALENDAR_DAYS_PER_TRADING_DAY,
     EventDraws,
     EventOutcome,
-    _decaying,
-    _delayed,
     apply_offsets,
     draw_events,
     supply_to_log_price,
@@ -442,31 +440,3 @@ def test_supply_to_log_price_rejects_losing_almost_all_supply() -> None:
         supply_to_log_price(
             np.array([[-96.0]]), np.array([100.0]), np.array([0.05]), np.array([-0.25])
         )
-
-
-# --------------------------------------------------------------------------- kernels
-
-
-def test_decaying_matches_the_exponential_formula_including_the_fallback() -> None:
-    """``_decaying`` (powers by doubling) equals a 2^(-(t - d) / h) on t >= d and 0 before,
-    for ordinary half-lives and for ones so short that it must fall back to exp."""
-    rng = np.random.default_rng(3)
-    m, width = 200, 127
-    start = rng.integers(0, width + 5, size=m)
-    amplitude = rng.normal(size=m)
-    days = np.arange(width)[None, :]
-    on = days >= start[:, None]
-    for half_life in (rng.uniform(0.5, 200.0, size=m), np.full(m, 0.05)):
-        tau = np.maximum(days - start[:, None], 0)
-        expected = np.where(on, amplitude[:, None] * 2.0 ** (-tau / half_life[:, None]), 0.0)
-        got = _decaying(amplitude, start, half_life, on)
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
-
-
-def test_delayed_shifts_each_row_by_its_lag() -> None:
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(50, 30))
-    for lag in (rng.integers(0, 40, size=50), np.full(50, 7), np.zeros(50, dtype=np.int64)):
-        t = np.arange(30)[None, :] - lag[:, None]
-        expected = np.where(t >= 0, np.take_along_axis(x, np.maximum(t, 0), axis=1), 0.0)
-        np.testing.assert_array_equal(_delayed(x, lag), expected)

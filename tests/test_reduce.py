@@ -334,3 +334,30 @@ def test_cross_moments_of_parts_equal_those_of_the_stacked_rows() -> None:
     assert parts.n == whole.n
     np.testing.assert_allclose(parts.total, whole.total, rtol=1e-13)
     np.testing.assert_allclose(parts.cross, whole.cross, rtol=1e-13)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["log", "linear"]),
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 40), st.integers(1, 12)),
+        elements=st.floats(-1500.0, 1500.0, allow_nan=False),
+    ),
+    st.data(),
+)
+def test_histogram_of_days_counts_exactly_as_the_numpy_histogram(
+    kind: str, coords: np.ndarray, data: st.DataObject
+) -> None:
+    """The compiled per-day count equals the numpy histogram of the gathered columns: same
+    cells, same offset, same extremes (values reach the under- and overflow cells)."""
+    days = np.array(
+        sorted(data.draw(st.sets(st.integers(0, coords.shape[1] - 1), min_size=1))),
+        dtype=np.int64,
+    )
+    fast = Histogram.of_days(kind, coords, days)  # type: ignore[arg-type]
+    slow = Histogram.of(kind, coords[:, days])  # type: ignore[arg-type]
+    assert fast.offset == slow.offset
+    np.testing.assert_array_equal(fast.counts, slow.counts)
+    np.testing.assert_array_equal(fast.low, slow.low)
+    np.testing.assert_array_equal(fast.high, slow.high)
