@@ -75,6 +75,10 @@ class RunConfig:
     scheduler
         ``None`` (this machine), ``"local"`` (start a Dask LocalCluster) or the address
         of a running Dask scheduler, ``tcp://HOST:PORT``.
+    compiled
+        Run the per-path loops compiled with numba (``True``) or in numpy (``False``);
+        ``None``: compiled from :data:`simulator.kernels.COMPILED_MIN_PATHS` paths up, where
+        it repays numba's start-up. Results agree to rounding, not bit for bit.
     """
 
     paths: int = DEFAULT_PATHS
@@ -83,6 +87,7 @@ class RunConfig:
     block_size: int = DEFAULT_BLOCK_SIZE
     workers: int = 1
     scheduler: str | None = None
+    compiled: bool | None = None
 
     def validated(self) -> RunConfig:
         """A copy with the seed fixed; raises :class:`InputError` on impossible values."""
@@ -190,26 +195,29 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
     stressed = regimes.simulate(streams.get("oil.regimes"), events.forced_stress)
     multiplier = regimes.multiplier(stressed)
     z = innovations.draw(streams.get("oil.shocks"), n_steps, 2)
-    e_short = z[0]
-    e_long = rho[:, None] * z[0] + np.sqrt(1.0 - rho * rho)[:, None] * z[1]
     jump_sum = jumps.simulate(streams.get("oil.jumps"), stressed)
-    drive_short = short.drive(e_short, multiplier, jump_sum)
-    drive_long = long_.drive(e_long, multiplier)
-    ordinary = short.path_from_drive(drive_short)
-    ordinary += long_.path_from_drive(drive_long)
-    # Calm-day standard deviation of the ordinary shock (for the assets' betas).
     sd_long = long_.vol / math.sqrt(processes.DAYS_PER_YEAR)
+    log_price, ordinary, ordinary_shock, low, high = kernels.oil_paths(
+        z,
+        rho,
+        multiplier,
+        jump_sum,
+        short.step_sd,
+        short.phi,
+        sd_long,
+        long_.drift / processes.DAYS_PER_YEAR,
+        events.premium_log,
+        supply,
+        np.log(spot),
+    )
+    # Calm-day standard deviation of the ordinary shock (for the assets' betas).
     shock_sd = np.sqrt(
         short.step_sd**2
         + sd_long**2
         + 2.0 * rho * short.step_sd * sd_long
         + jumps.calm_variance_per_day()
     )
-
-    log_price = ordinary + events.premium_log + supply
-    log_price += np.log(spot)[:, None]
-    # One pass each for max and min; NaN fails both comparisons.
-    if not (log_price.max() <= math.log(1e6) and log_price.min() > -math.inf):
+    if not (high <= math.log(1e6) and low > -math.inf):  # NaN fails both
         raise RuntimeFailure(
             "Brent left the range (0, 1e6) USD/bbl on some path: check oil.long_term.drift, "
             "the volatilities and oil.jumps.size"
@@ -218,7 +226,7 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
         spot=spot,
         log_price=log_price,
         ordinary=ordinary,
-        ordinary_shock=drive_short + drive_long,
+        ordinary_shock=ordinary_shock,
         shock_sd=shock_sd,
         premium=events.premium_log,
         supply=supply,
@@ -265,11 +273,13 @@ class BlockSummary:
     daily: CrossMoments | None = None
     portfolio: PortfolioSummary | None = None
 
-    def merge(self, other: BlockSummary) -> BlockSummary:
+    def merge(self, other: BlockSummary, in_place: bool = False) -> BlockSummary:
+        """Both blocks' statistics; ``in_place`` lets ``self``'s arrays be updated rather
+        than copied (for a running total that nothing else holds)."""
         n = self.n_paths + other.n_paths
         return BlockSummary(
             n_paths=n,
-            series={k: v.merge(other.series[k]) for k, v in self.series.items()},
+            series={k: v.merge(other.series[k], in_place) for k, v in self.series.items()},
             events=self.events.merge(other.events),
             daily=None
             if self.daily is None or other.daily is None
@@ -346,18 +356,21 @@ def run_block(
     keep_exact: bool,
     exposures: dict[str, tuple[str, float]] | None = None,
     tail_size: int = 0,
+    compiled: bool = False,
 ) -> BlockSummary:
     """Simulate and reduce one block of paths (a pure function of its arguments).
 
     ``exposures`` (from :meth:`LoadedPortfolio.exposures`) adds the portfolio's P&L,
-    keeping the ``tail_size`` worst paths for VaR and expected shortfall.
+    keeping the ``tail_size`` worst paths for VaR and expected shortfall. ``compiled``
+    runs the per-path loops of :mod:`simulator.kernels` compiled rather than in numpy
+    (same numbers to rounding).
 
     The block runs with one BLAS thread: its matrix products are thin (a few rows by
     millions of columns), and BLAS threads cost more CPU than they save (measured: 55%
     more CPU and 25% more wall time in one process on 2 cores) and compete with the other
     workers.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), kernels.compiled(compiled):
         return _run_block(
             scenario, seed, block, n_paths, n_steps, horizons, keep_exact, exposures, tail_size
         )
@@ -628,12 +641,16 @@ def run(
         portfolio.check_assets(scenario)
         exposures = portfolio.exposures()
         tail_size = PortfolioSummary.tail_size_for(config.paths)
-    kernels.warm_up()  # compile or load the kernels once, before workers fork
+    compiled = (
+        config.paths >= kernels.COMPILED_MIN_PATHS if config.compiled is None else config.compiled
+    )
+    if compiled and config.scheduler is None:
+        kernels.warm_up()  # compile or load the kernels once, before workers fork
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     sizes = block_sizes(config.paths, config.block_size)
     args = [
-        (scenario, config.seed, b, n, n_steps, horizons, keep_exact, exposures, tail_size)
+        (scenario, config.seed, b, n, n_steps, horizons, keep_exact, exposures, tail_size, compiled)
         for b, n in enumerate(sizes)
     ]
     workers = min(config.workers, len(sizes)) if config.scheduler is None else config.workers
@@ -642,7 +659,7 @@ def run(
     for part in _blocks_in_order(args, workers, config.scheduler):
         # Merge strictly in block order: the floating-point result is then the same
         # whatever the schedule.
-        total = part if total is None else total.merge(part)
+        total = part if total is None else total.merge(part, in_place=True)
         done += part.n_paths
         if progress is not None:
             progress(done, config.paths)
@@ -669,5 +686,6 @@ def run(
             "workers": workers,
             "workers_requested": config.workers,
             "quantiles": "exact" if keep_exact else "histogram",
+            "kernels": "numba" if compiled else "numpy",
         },
     )

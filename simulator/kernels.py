@@ -1,10 +1,16 @@
-"""Compiled per-path loops for the work numpy cannot do in one pass.
+"""Per-path loops over days, compiled with numba for large runs, in numpy otherwise.
 
-Each kernel is written once, as plain Python over arrays, and compiled with numba on first
-use (``cache=True``: later processes load the machine code from ``__pycache__``). numba is
-imported only when a kernel is first called, so commands that simulate nothing do not pay
-for it. The plain functions stay importable as ``reference_*``; the tests check every
-kernel against its reference.
+Each kernel has three forms with the same results (to rounding):
+
+* ``reference_*``: plain Python loops over arrays; numba compiles them on first use
+  (``cache=True``: later processes load the machine code from ``__pycache__``);
+* ``numpy_*``: the same rule in vectorised numpy;
+* the public function, which runs the compiled form inside :func:`compiled` and the numpy
+  form otherwise.
+
+numba costs about a second per process to start (import and code generation), which a
+small run never earns back, so the engine switches the compiled forms on only for runs of
+at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
 
 * :func:`add_decaying` adds exponentially decaying impulses (risk premia, risk-off) to a
   path array, touching only the days after each impulse starts;
@@ -12,18 +18,49 @@ kernel against its reference.
   capacity, volume) along each path's days;
 * :func:`combine_assets` turns the assets' drivers into paths and the daily cross moments
   in one pass, where numpy needs a matrix product, a cumulative sum and another product;
+* :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
 * :func:`histogram_days` counts path values on chosen days into the fixed grid of
   :class:`~simulator.reduce.Histogram` without gathering them first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
-__all__ = ["add_decaying", "combine_assets", "histogram_days", "offset_response", "warm_up"]
+__all__ = [
+    "COMPILED_MIN_PATHS",
+    "add_decaying",
+    "combine_assets",
+    "compiled",
+    "histogram_days",
+    "offset_response",
+    "oil_paths",
+    "warm_up",
+]
+
+#: Runs with at least this many paths use the compiled kernels (measured break-even of
+#: numba's start-up against its saving per block: about 100,000 paths per process).
+COMPILED_MIN_PATHS = 200_000
+
+_ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("compiled", default=False)
+
+
+@contextlib.contextmanager
+def compiled(on: bool = True) -> Iterator[None]:
+    """Run the kernels compiled (``on``) or in numpy inside this context."""
+    token = _ACTIVE.set(on)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
 
 #: Below this size a decaying impulse is dropped (it is 2^-997 of any USD or mb/d scale).
 NEGLIGIBLE = 1e-300
@@ -198,6 +235,241 @@ def reference_histogram_days(
     return counts, first
 
 
+def reference_oil_paths(
+    z: np.ndarray,
+    rho: np.ndarray,
+    multiplier: np.ndarray,
+    jumps: np.ndarray,
+    step_sd: np.ndarray,
+    phi: np.ndarray,
+    long_sd: np.ndarray,
+    long_drift: np.ndarray,
+    premium: np.ndarray,
+    supply: np.ndarray,
+    log_spot: np.ndarray,
+    log_price: np.ndarray,
+    ordinary: np.ndarray,
+    shock: np.ndarray,
+    extremes: np.ndarray,
+) -> None:
+    n, n_steps = multiplier.shape
+    top = -np.inf
+    bottom = np.inf
+    for i in range(n):
+        c = np.sqrt(1.0 - rho[i] * rho[i])
+        short = 0.0
+        long_ = 0.0
+        ordinary[i, 0] = 0.0
+        log_price[i, 0] = ((0.0 + premium[i, 0]) + supply[i, 0]) + log_spot[i]
+        for t in range(n_steps):
+            m = multiplier[i, t]
+            e_long = rho[i] * z[0, i, t] + c * z[1, i, t]
+            d_short = z[0, i, t] * m * step_sd[i] + jumps[i, t]
+            d_long = e_long * m * long_sd[i]
+            short = short * phi[i] + d_short
+            long_ += d_long + long_drift[i]
+            x = short + long_
+            ordinary[i, t + 1] = x
+            shock[i, t] = d_short + d_long
+            log_price[i, t + 1] = ((x + premium[i, t + 1]) + supply[i, t + 1]) + log_spot[i]
+        for t in range(n_steps + 1):
+            v = log_price[i, t]
+            if v > top or v != v:
+                top = v if v == v else np.inf
+            if v < bottom:
+                bottom = v
+    extremes[0] = bottom
+    extremes[1] = top
+
+
+def numpy_add_decaying(
+    target: np.ndarray,
+    rows: np.ndarray,
+    amplitude: np.ndarray,
+    start: np.ndarray,
+    half_life: np.ndarray,
+) -> None:
+    m, width = rows.shape[0], target.shape[1]
+    rate = np.log(2.0) / half_life  # per day
+    values = np.empty((m, width))
+    if np.all(rate * np.maximum(start, 0) <= 600.0) and np.all(rate * (width - 1) <= 600.0):
+        # (amplitude r^-start) r^t with r = 2^(-1/half_life): the powers fill each row by
+        # doubling (r^(t + s) = r^t r^s), a few slice products instead of an exponential
+        # per path and day.
+        values[:, 0] = amplitude * np.exp(rate * start)
+        step = 1
+        while step < width:
+            end = min(2 * step, width)
+            np.multiply(
+                values[:, : end - step], np.exp(-rate * step)[:, None], out=values[:, step:end]
+            )
+            step = end
+    else:  # factors that would leave the floating-point range: one exponential each
+        past = np.maximum(np.arange(width)[None, :] - start[:, None], 0)
+        np.exp(-rate[:, None] * past, out=values)
+        values *= amplitude[:, None]
+    values[(np.arange(width)[None, :] < start[:, None]) | (np.abs(values) < NEGLIGIBLE)] = 0.0
+    if np.unique(rows).shape[0] == rows.shape[0]:
+        target[rows] += values
+    else:  # impulses sharing a row add up
+        np.add.at(target, rows, values)
+
+
+def numpy_offset_response(
+    remaining: np.ndarray,
+    capacity: np.ndarray,
+    fraction: np.ndarray,
+    lag: np.ndarray,
+    trigger: np.ndarray,
+    volume: np.ndarray,
+    days_per_step: float,
+    out: np.ndarray,
+) -> None:
+    width = remaining.shape[1]
+    lagged = np.zeros_like(remaining)
+    lags, inverse = np.unique(lag, return_inverse=True)
+    for j, d in enumerate(lags.tolist()):
+        # Rows sharing a lag move together as one slice copy.
+        if d < width:
+            rows = np.flatnonzero(inverse.ravel() == j)
+            lagged[rows, d:] = remaining[rows, : width - d]
+    lagged = np.where(lagged > trigger[:, None], lagged, 0.0)
+    response = np.multiply(fraction[:, None], lagged, out=lagged)
+    np.minimum(response, capacity, out=response)
+    np.minimum(response, remaining, out=response)
+    if volume.shape[0] > 0:
+        used = np.minimum(np.cumsum(response, axis=1) * days_per_step, volume[:, None])
+        response = np.diff(used, axis=1, prepend=0.0) / days_per_step
+    out[...] = response
+
+
+def numpy_combine_assets(
+    noise: np.ndarray,
+    weights: np.ndarray,
+    boost: np.ndarray,
+    stressed: np.ndarray,
+    ordinary: np.ndarray,
+    event_log: np.ndarray,
+    risk_off: np.ndarray,
+    loadings: np.ndarray,
+    drift: np.ndarray,
+    oil_log: np.ndarray,
+    paths: np.ndarray,
+    total: np.ndarray,
+    cross: np.ndarray,
+    extreme: np.ndarray,
+) -> None:
+    k, n, n_steps = noise.shape
+    # Rows 0..k-1 of the drivers are the residual shocks, then oil's ordinary shock, the
+    # changes of the event component and of risk-off, and ones: one matrix product.
+    drivers = np.empty((k + 4, n, n_steps))
+    drivers[:k] = noise
+    drivers[k] = ordinary
+    np.subtract(event_log[:, 1:], event_log[:, :-1], out=drivers[k + 1])
+    np.subtract(risk_off[:, 1:], risk_off[:, :-1], out=drivers[k + 2])
+    drivers[k + 3] = 1.0
+    flat = drivers.reshape(k + 4, -1)
+    moves = (np.hstack([weights, loadings, drift[:, None]]) @ flat).reshape(k, n, n_steps)
+    for a in np.flatnonzero(boost != 1.0):
+        fix = ((boost[a] - 1.0) * weights[a]) @ flat[:k]
+        fix *= stressed.reshape(-1)
+        moves[a] += fix.reshape(n, n_steps)
+    del drivers, flat
+    paths[:, :, 0] = 0.0
+    np.cumsum(moves, axis=2, out=paths[:, :, 1:])
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(paths).all(axis=(1, 2))
+        extreme[:] = np.where(finite, np.abs(paths).max(axis=(1, 2)), np.inf)
+    oil = np.diff(oil_log, axis=1).ravel()
+    rest = moves.reshape(k, -1)
+    total[0] = oil.sum()
+    total[1:] = rest.sum(axis=1)
+    cross[0, 0] = oil @ oil
+    cross[1:, 0] = cross[0, 1:] = rest @ oil
+    cross[1:, 1:] = rest @ rest.T
+
+
+def numpy_histogram_days(
+    x: np.ndarray,
+    days: np.ndarray,
+    half: float,
+    width: float,
+    n_bins: int,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    values = x[:, days]
+    low[:] = values.min(axis=0)
+    high[:] = values.max(axis=0)
+    idx = np.floor((values + half) / width).astype(np.int64) + 1
+    np.clip(idx, 0, n_bins + 1, out=idx)
+    first, last = int(idx.min()), int(idx.max())
+    m = last - first + 1
+    idx -= first
+    idx += (np.arange(days.shape[0]) * m)[None, :]
+    counts = np.bincount(idx.ravel(), minlength=days.shape[0] * m)
+    return counts.reshape(days.shape[0], m), first
+
+
+def numpy_oil_paths(
+    z: np.ndarray,
+    rho: np.ndarray,
+    multiplier: np.ndarray,
+    jumps: np.ndarray,
+    step_sd: np.ndarray,
+    phi: np.ndarray,
+    long_sd: np.ndarray,
+    long_drift: np.ndarray,
+    premium: np.ndarray,
+    supply: np.ndarray,
+    log_spot: np.ndarray,
+    log_price: np.ndarray,
+    ordinary: np.ndarray,
+    shock: np.ndarray,
+    extremes: np.ndarray,
+) -> None:
+    n, n_steps = multiplier.shape
+    e_long = rho[:, None] * z[0] + np.sqrt(1.0 - rho * rho)[:, None] * z[1]
+    d_short = z[0] * multiplier
+    d_short *= step_sd[:, None]
+    d_short += jumps
+    d_long = e_long * multiplier
+    d_long *= long_sd[:, None]
+    # The short factor's recursion runs day-major, so each day's update is contiguous.
+    day_major = np.empty((n_steps + 1, n))
+    day_major[0] = 0.0
+    drive = np.ascontiguousarray(d_short.T)
+    for t in range(n_steps):
+        np.multiply(day_major[t], phi, out=day_major[t + 1])
+        day_major[t + 1] += drive[t]
+    ordinary[...] = day_major.T
+    long_path = np.empty((n, n_steps + 1))
+    long_path[:, 0] = 0.0
+    np.cumsum(d_long + long_drift[:, None], axis=1, out=long_path[:, 1:])
+    ordinary += long_path
+    np.add(d_short, d_long, out=shock)
+    np.add(ordinary, premium, out=log_price)
+    log_price += supply
+    log_price += log_spot[:, None]
+    extremes[0] = log_price.min()
+    extremes[1] = log_price.max()
+
+
+def _run(name: str, *args: Any) -> Any:
+    """Kernel ``name`` on ``args``: its compiled form inside :func:`compiled`, else numpy."""
+    if not _ACTIVE.get():
+        return globals()[f"numpy_{name}"](*args)
+    try:
+        return getattr(_compiled(), name)(*args)
+    except SystemError as exc:
+        # A signal handler that raised (Ctrl-C, or SIGTERM turned into KeyboardInterrupt)
+        # while the compiled code ran surfaces as "returned a result with an exception
+        # set": re-raise the interruption itself.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise
+
+
 @functools.cache
 def _compiled() -> SimpleNamespace:
     import numba
@@ -205,6 +477,7 @@ def _compiled() -> SimpleNamespace:
     jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(
         histogram_days=jit(reference_histogram_days),
+        oil_paths=jit(reference_oil_paths),
         add_decaying=jit(reference_add_decaying),
         offset_response=jit(reference_offset_response),
         # Reassociating sums lets the per-path sums over days vectorise; NaN and inf
@@ -241,7 +514,8 @@ def add_decaying(
     Each day's value is the previous one times ``2^(-1 / half_life)``: after ``t`` days the
     relative rounding error is about ``t`` units in the last place (1e-14 at 126 days).
     """
-    _compiled().add_decaying(
+    _run(
+        "add_decaying",
         target,
         np.ascontiguousarray(rows, dtype=np.int64),
         np.ascontiguousarray(amplitude, dtype=np.float64),
@@ -280,7 +554,8 @@ def offset_response(
     """
     n = remaining.shape[0]
     out = np.empty_like(remaining)
-    _compiled().offset_response(
+    _run(
+        "offset_response",
         np.ascontiguousarray(remaining, dtype=np.float64),
         np.ascontiguousarray(capacity, dtype=np.float64),
         np.ascontiguousarray(fraction, dtype=np.float64),
@@ -350,7 +625,8 @@ def combine_assets(
     cross = np.empty((k + 1, k + 1))
     extreme = np.empty(k)
     c = np.ascontiguousarray
-    _compiled().combine_assets(
+    _run(
+        "combine_assets",
         c(noise, dtype=np.float64),
         c(weights, dtype=np.float64),
         c(boost, dtype=np.float64),
@@ -396,7 +672,8 @@ def histogram_days(
     """
     low = np.empty(days.shape[0])
     high = np.empty(days.shape[0])
-    counts, first = _compiled().histogram_days(
+    counts, first = _run(
+        "histogram_days",
         x,
         np.ascontiguousarray(days, dtype=np.int64),
         float(half),
@@ -408,13 +685,92 @@ def histogram_days(
     return counts, int(first), low, high
 
 
+def oil_paths(
+    z: np.ndarray,
+    rho: np.ndarray,
+    multiplier: np.ndarray,
+    jumps: np.ndarray,
+    step_sd: np.ndarray,
+    phi: np.ndarray,
+    long_sd: np.ndarray,
+    long_drift: np.ndarray,
+    premium: np.ndarray,
+    supply: np.ndarray,
+    log_spot: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    r"""Brent's two factors and log price along each path.
+
+    Step ``t`` (day ``t`` to ``t + 1``), with multiplier ``m``:
+
+    .. math::
+        s_{t+1} = \phi s_t + z_0 m \sigma_s + J_t, \qquad
+        l_{t+1} = l_t + (\rho z_0 + \sqrt{1 - \rho^2} z_1) m \sigma_l + \mu_l,
+
+    and log Brent is ``s + l + premium + supply + log(spot)``.
+
+    Parameters
+    ----------
+    z
+        Unit shocks of the two factors, ``(2, n_paths, n_steps)``.
+    rho, step_sd, phi, long_sd, long_drift, log_spot
+        Per path: factor correlation, short factor's daily shock sd and AR coefficient,
+        long factor's daily sd and drift per day, log spot, ``(n_paths,)``.
+    multiplier, jumps
+        Regime volatility multiplier and summed log jumps, ``(n_paths, n_steps)``.
+    premium, supply
+        Event risk premia and supply effect, log, ``(n_paths, n_steps + 1)``.
+
+    Returns
+    -------
+    log_price, ordinary
+        Log Brent and the factors' sum, ``(n_paths, n_steps + 1)``.
+    shock
+        Each step's ordinary shock (both factors' diffusion and jumps),
+        ``(n_paths, n_steps)``.
+    low, high
+        Smallest and largest log price (``high`` is ``inf`` if any is NaN).
+    """
+    n, n_steps = multiplier.shape
+    log_price = np.empty((n, n_steps + 1))
+    ordinary = np.empty((n, n_steps + 1))
+    shock = np.empty((n, n_steps))
+    extremes = np.empty(2)
+    c = np.ascontiguousarray
+    _run(
+        "oil_paths",
+        c(z, dtype=np.float64),
+        c(rho, dtype=np.float64),
+        c(multiplier, dtype=np.float64),
+        c(jumps, dtype=np.float64),
+        c(step_sd, dtype=np.float64),
+        c(phi, dtype=np.float64),
+        c(long_sd, dtype=np.float64),
+        c(long_drift, dtype=np.float64),
+        c(premium, dtype=np.float64),
+        c(supply, dtype=np.float64),
+        c(log_spot, dtype=np.float64),
+        log_price,
+        ordinary,
+        shock,
+        extremes,
+    )
+    return log_price, ordinary, shock, float(extremes[0]), float(extremes[1])
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel now, e.g. before forking workers."""
+    with compiled():
+        _warm_up()
+
+
+def _warm_up() -> None:
     target = np.zeros((1, 2))
     one = np.ones(1)
     add_decaying(target, np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
     offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
     histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
+    z1 = np.zeros((1, 1))
+    oil_paths(np.zeros((2, 1, 1)), one, z1, z1, one, one, one, one, target, target, one)
     combine_assets(
         np.zeros((1, 1, 1)),
         np.ones((1, 1)),

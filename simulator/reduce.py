@@ -276,8 +276,20 @@ class Histogram:
         )
         return cls(kind, counts, offset, low, high)
 
-    def merge(self, other: Histogram) -> Histogram:
-        """Counts of both samples (exact)."""
+    def merge(self, other: Histogram, in_place: bool = False) -> Histogram:
+        """Counts of both samples (exact).
+
+        With ``in_place``, ``self`` may be updated and returned (when ``other``'s cells lie
+        within its own): a running total then costs the size of ``other``, not a copy of
+        the total, per merge.
+        """
+        end = self.offset + self.counts.shape[1]
+        if in_place and self.offset <= other.offset and other.offset + other.counts.shape[1] <= end:
+            start = other.offset - self.offset
+            self.counts[:, start : start + other.counts.shape[1]] += other.counts
+            np.minimum(self.low, other.low, out=self.low)
+            np.maximum(self.high, other.high, out=self.high)
+            return self
         lo = min(self.offset, other.offset)
         hi = max(self.offset + self.counts.shape[1], other.offset + other.counts.shape[1])
         counts = np.zeros((self.counts.shape[0], hi - lo), dtype=np.int64)
@@ -427,8 +439,9 @@ class SeriesSummary:
             samples=spec.inverse(coords[:n_samples]),
         )
 
-    def merge(self, other: SeriesSummary) -> SeriesSummary:
-        """Summary of both blocks; ``self`` is the earlier block."""
+    def merge(self, other: SeriesSummary, in_place: bool = False) -> SeriesSummary:
+        """Summary of both blocks; ``self`` is the earlier block. ``in_place`` lets the
+        histogram of ``self`` be updated rather than copied (for running totals)."""
         exact = None
         if self.exact_parts is not None and other.exact_parts is not None:
             # Joined only when read: concatenating at every merge would cost O(blocks^2).
@@ -441,7 +454,7 @@ class SeriesSummary:
             below=self.below + other.below,
             exact_parts=exact,
             fan_days=self.fan_days,
-            fan=self.fan.merge(other.fan),
+            fan=self.fan.merge(other.fan, in_place),
             samples=self.samples,
         )
 

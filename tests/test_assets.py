@@ -20,6 +20,7 @@ import pytest
 import yaml
 from conftest import SCENARIOS, event, make_scenario, q, scenario_doc
 
+from simulator import kernels
 from simulator.assets import (
     CorrelationRepairedWarning,
     correlation_matrix,
@@ -506,7 +507,8 @@ def test_a_yield_must_start_in_percent(write_scenario: Callable[..., Path]) -> N
 # --------------------------------------------------------------------------- (6) fast route
 
 
-def test_one_matrix_product_equals_the_path_by_path_route() -> None:
+@pytest.mark.parametrize("form", ["numba", "numpy"])
+def test_one_matrix_product_equals_the_path_by_path_route(form: str) -> None:
     """With fixed parameters the moves come from one matrix product, the common stressed
     multiplier folded into the noise draw and a correction for the asset with its own
     multiplier; forcing the path-by-path route (used when parameters are drawn per path)
@@ -522,7 +524,8 @@ def test_one_matrix_product_equals_the_path_by_path_route() -> None:
     stressed = oil.stressed.copy()
     stressed[::3, 10:20] = True  # make sure stressed days are there
     args = (oil.ordinary_shock, oil.shock_sd, oil.event_driven, oil.risk_off, stressed)
-    fast = simulate_assets(scenario, Streams(5, 0), *args)
+    with kernels.compiled(form == "numba"):
+        fast = simulate_assets(scenario, Streams(5, 0), *args)
     slow = simulate_assets(scenario, Streams(5, 0), *args, per_path=True)
     assert stressed.any()
     scale = np.abs(slow.moves).max()

@@ -115,9 +115,13 @@ def test_unreachable_scheduler_is_a_runtime_failure() -> None:
     assert time.perf_counter() - t0 < 60
 
 
-def test_local_cluster_and_two_processes_match_one_process() -> None:
+@pytest.mark.parametrize("compiled", [False, True])
+def test_local_cluster_and_two_processes_match_one_process(compiled: bool) -> None:
+    """Bit for bit, with the kernels in numpy and compiled (Dask workers load the compiled
+    kernels themselves)."""
     loaded = load_scenario(SCENARIO)
     base = {"paths": 3_000, "seed": 3, "horizon_days": 21, "block_size": 500}
+    base["compiled"] = compiled
     one = summary_rows(run(loaded, RunConfig(**base, workers=1)))  # type: ignore[arg-type]
     two = summary_rows(run(loaded, RunConfig(**base, workers=2)))  # type: ignore[arg-type]
     dask = run(loaded, RunConfig(**base, workers=2, scheduler="local"))  # type: ignore[arg-type]

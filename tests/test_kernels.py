@@ -1,5 +1,5 @@
-"""Compiled kernels: each equals a closed form or a direct numpy statement of its rule, and
-its compiled form equals its plain-Python reference."""
+"""Kernels: in both forms (compiled with numba, and numpy) each equals a closed form or a
+direct statement of its rule; the compiled form equals its plain-Python reference."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 
 from simulator import kernels
 from simulator.kernels import add_decaying, offset_response
+
+FORMS = pytest.mark.parametrize("form", ["numba", "numpy"])
 
 
 def _decay_formula(
@@ -21,8 +23,9 @@ def _decay_formula(
     return out
 
 
+@FORMS
 @pytest.mark.parametrize("half_life", ["ordinary", "tiny"])
-def test_add_decaying_matches_the_exponential_formula(half_life: str) -> None:
+def test_add_decaying_matches_the_exponential_formula(half_life: str, form: str) -> None:
     """amplitude * 2^(-(t - start) / h) on t >= start, 0 before, summed over impulses that
     share a row; starts beyond the last day add nothing. With half-lives of 0.05 days the
     impulse reaches the 1e-300 cut-off within the horizon (dropped values are below it).
@@ -34,7 +37,8 @@ def test_add_decaying_matches_the_exponential_formula(half_life: str) -> None:
     amp = rng.normal(size=m)
     hl = rng.uniform(0.5, 200.0, size=m) if half_life == "ordinary" else np.full(m, 0.05)
     got = np.zeros(shape)
-    add_decaying(got, rows, amp, start, hl)
+    with kernels.compiled(form == "numba"):
+        add_decaying(got, rows, amp, start, hl)
     # Relative to the amplitudes (|amp| < 5): impulses sharing a row can cancel.
     expected = _decay_formula(shape, rows, amp, start, hl)
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
@@ -62,10 +66,13 @@ def _offset_formula(
     return response
 
 
+@FORMS
 @pytest.mark.parametrize("trigger", [False, True])
 @pytest.mark.parametrize("volume", [False, True])
 @pytest.mark.parametrize("by_day", [False, True])
-def test_offset_response_matches_the_rule(trigger: bool, volume: bool, by_day: bool) -> None:
+def test_offset_response_matches_the_rule(
+    trigger: bool, volume: bool, by_day: bool, form: str
+) -> None:
     rng = np.random.default_rng(5)
     n, width = 80, 60
     remaining = np.maximum(rng.normal(0.5, 1.0, size=(n, width)), 0.0)
@@ -75,7 +82,8 @@ def test_offset_response_matches_the_rule(trigger: bool, volume: bool, by_day: b
     trig = rng.uniform(0.0, 1.0, size=n) if trigger else None
     vol = rng.uniform(1.0, 30.0, size=n) if volume else None
     c = 365.25 / 252
-    got = offset_response(remaining, capacity, fraction, lag, trig, vol, c)
+    with kernels.compiled(form == "numba"):
+        got = offset_response(remaining, capacity, fraction, lag, trig, vol, c)
     expected = _offset_formula(remaining, capacity, fraction, lag, trig, vol, c)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     if volume:
@@ -93,7 +101,8 @@ def test_compiled_kernels_equal_their_references() -> None:
         rng.uniform(0.5, 50.0, size=30),
     )
     a, b = target.copy(), target.copy()
-    add_decaying(a, *args)
+    with kernels.compiled():
+        add_decaying(a, *args)
     kernels.reference_add_decaying(b, *args)
     np.testing.assert_array_equal(a, b)
 
@@ -109,4 +118,128 @@ def test_compiled_kernels_equal_their_references() -> None:
     )
     out = np.empty_like(remaining)
     kernels.reference_offset_response(*inputs, out)
-    np.testing.assert_array_equal(offset_response(*inputs), out)
+    with kernels.compiled():
+        np.testing.assert_array_equal(offset_response(*inputs), out)
+
+
+def _asset_inputs(seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    k, n, t = 4, 30, 25
+    weights = np.tril(rng.normal(size=(k, k)))
+    return (
+        rng.normal(size=(k, n, t)),
+        weights,
+        np.array([1.0, 1.3, 1.0, 0.8]),
+        rng.random((n, t)) < 0.3,
+        rng.normal(size=(n, t)),
+        np.cumsum(rng.normal(size=(n, t + 1)), axis=1),
+        np.cumsum(rng.normal(size=(n, t + 1)), axis=1),
+        rng.normal(size=(k, 3)),
+        rng.normal(size=k) * 0.01,
+        np.cumsum(rng.normal(size=(n, t + 1)), axis=1),
+    )
+
+
+def test_combine_assets_forms_agree_with_the_definition() -> None:
+    """Moves = weights @ noise (times boost on stressed days) + loadings x (ordinary shock,
+    change of the event component, change of risk-off) + drift; paths are their running
+    sums; the cross moments are those of [Brent's daily log move, moves]."""
+    inputs = _asset_inputs(12)
+    noise, weights, boost, stressed, ordinary, event, risk, loads, drift, oil = inputs
+    residual = np.einsum("ab,bnt->ant", weights, noise)
+    residual = np.where(stressed[None], residual * boost[:, None, None], residual)
+    moves = (
+        residual
+        + loads[:, 0, None, None] * ordinary[None]
+        + loads[:, 1, None, None] * np.diff(event, axis=1)[None]
+        + loads[:, 2, None, None] * np.diff(risk, axis=1)[None]
+        + drift[:, None, None]
+    )
+    rows = np.vstack([np.diff(oil, axis=1).ravel(), moves.reshape(4, -1)])
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            paths, total, cross, extreme = kernels.combine_assets(*inputs)
+        np.testing.assert_allclose(paths[:, :, 1:], np.cumsum(moves, axis=2), atol=1e-12)
+        np.testing.assert_array_equal(paths[:, :, 0], 0.0)
+        np.testing.assert_allclose(total, rows.sum(axis=1), atol=1e-10)
+        np.testing.assert_allclose(cross, rows @ rows.T, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(extreme, np.abs(paths).max(axis=(1, 2)), rtol=1e-15)
+    inputs[0][1, 3, 4] = np.nan
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            assert kernels.combine_assets(*inputs)[3][1] == np.inf  # a NaN path is flagged
+
+
+@pytest.mark.parametrize("days", [[0, 3, 7, 25], [25], list(range(26))])
+def test_histogram_days_forms_count_the_same(days: list[int]) -> None:
+    rng = np.random.default_rng(13)
+    x = np.cumsum(rng.normal(scale=0.4, size=(300, 26)), axis=1)
+    x[0, 25] = 9.0  # beyond the grid: the overflow cell
+    got = []
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            got.append(kernels.histogram_days(x, np.array(days), 4.0, 0.001, 8000))
+    (ca, fa, la, ha), (cb, fb, lb, hb) = got
+    assert fa == fb
+    np.testing.assert_array_equal(ca, cb)
+    np.testing.assert_array_equal(la, lb)
+    np.testing.assert_array_equal(ha, hb)
+    assert ca.sum() == 300 * len(days)
+
+
+def test_oil_paths_forms_follow_the_recursion() -> None:
+    """Both forms equal the recursion written out in Python (the reference, run
+    uncompiled): s' = phi s + z0 m sd + J, l' = l + (rho z0 + sqrt(1 - rho^2) z1) m sdl + mu,
+    log P = s + l + premium + supply + log spot; extremes are those of log P."""
+    rng = np.random.default_rng(17)
+    n, t = 40, 30
+    args = (
+        rng.normal(size=(2, n, t)),
+        rng.uniform(-0.5, 0.9, size=n),
+        np.where(rng.random((n, t)) < 0.2, 1.8, 1.0),
+        np.where(rng.random((n, t)) < 0.05, rng.normal(0, 0.05, size=(n, t)), 0.0),
+        rng.uniform(0.01, 0.03, size=n),
+        rng.uniform(0.9, 0.999, size=n),
+        rng.uniform(0.005, 0.02, size=n),
+        rng.normal(0, 1e-4, size=n),
+        np.cumsum(rng.normal(0, 0.01, size=(n, t + 1)), axis=1),
+        np.cumsum(rng.normal(0, 0.01, size=(n, t + 1)), axis=1),
+        np.log(rng.uniform(50, 100, size=n)),
+    )
+    expected = (np.empty((n, t + 1)), np.empty((n, t + 1)), np.empty((n, t)), np.empty(2))
+    kernels.reference_oil_paths(*args, *expected)
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            log_price, ordinary, shock, low, high = kernels.oil_paths(*args)
+        np.testing.assert_allclose(log_price, expected[0], rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(ordinary, expected[1], rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(shock, expected[2], rtol=1e-14, atol=1e-14)
+        assert (low, high) == (expected[3][0], expected[3][1])
+        assert (low, high) == (log_price.min(), log_price.max())
+
+
+def test_an_interruption_inside_compiled_code_surfaces_as_keyboard_interrupt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A signal handler that raises while compiled code runs makes CPython report
+    "returned a result with an exception set" (a SystemError caused by the interruption):
+    the kernel re-raises the KeyboardInterrupt itself, so the CLI reports "Interrupted"
+    (exit 130) rather than an internal error. Other SystemErrors pass through."""
+    from types import SimpleNamespace
+
+    def interrupted(*args: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("returned a result with an exception set") from exc
+
+    def broken(*args: object) -> None:
+        raise SystemError("something else")
+
+    monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(add_decaying=interrupted))
+    one = np.ones(1)
+    with kernels.compiled(), pytest.raises(KeyboardInterrupt):
+        add_decaying(np.zeros((1, 2)), np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
+    monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(add_decaying=broken))
+    with kernels.compiled(), pytest.raises(SystemError, match="something else"):
+        add_decaying(np.zeros((1, 2)), np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from simulator import kernels
 from simulator.reduce import (
     BIN_WIDTH,
     QUANTILES,
@@ -355,9 +356,40 @@ def test_histogram_of_days_counts_exactly_as_the_numpy_histogram(
         sorted(data.draw(st.sets(st.integers(0, coords.shape[1] - 1), min_size=1))),
         dtype=np.int64,
     )
-    fast = Histogram.of_days(kind, coords, days)  # type: ignore[arg-type]
+    with kernels.compiled():
+        fast = Histogram.of_days(kind, coords, days)  # type: ignore[arg-type]
     slow = Histogram.of(kind, coords[:, days])  # type: ignore[arg-type]
     assert fast.offset == slow.offset
     np.testing.assert_array_equal(fast.counts, slow.counts)
     np.testing.assert_array_equal(fast.low, slow.low)
     np.testing.assert_array_equal(fast.high, slow.high)
+
+
+def test_in_place_running_total_equals_the_functional_merge() -> None:
+    """A running total merged in place (as the engine does) has the same counts, offset and
+    extremes as folding functional merges, whether later blocks fall inside its cells or
+    widen them; the blocks themselves are left unchanged."""
+    rng = np.random.default_rng(21)
+    blocks = [
+        Histogram.of("log", rng.normal(scale=s, size=(200, 5)) + shift)
+        for s, shift in [(0.1, 0.0), (0.05, 0.0), (0.3, 0.2), (0.01, -0.1), (0.2, 0.0)]
+    ]
+    before = [b.counts.copy() for b in blocks[1:]]
+    functional = blocks[0]
+    for b in blocks[1:]:
+        functional = functional.merge(b)
+    running = Histogram(
+        "log",
+        blocks[0].counts.copy(),
+        blocks[0].offset,
+        blocks[0].low.copy(),
+        blocks[0].high.copy(),
+    )
+    for b in blocks[1:]:
+        running = running.merge(b, in_place=True)
+    assert running.offset == functional.offset
+    np.testing.assert_array_equal(running.counts, functional.counts)
+    np.testing.assert_array_equal(running.low, functional.low)
+    np.testing.assert_array_equal(running.high, functional.high)
+    for b, counts in zip(blocks[1:], before, strict=True):
+        np.testing.assert_array_equal(b.counts, counts)
