@@ -13,7 +13,9 @@ theta = 5/yr, sigma = 0.3, mu = 0, X0 = 0, dt = 1/252), returning the full path 
 * plain vectorised numpy OU (``default_rng().standard_normal`` then one loop over steps);
 * the project's OU, ``simulator.processes.ShortTermFactor.path`` (exact discretisation, half-life
   ln2 * 252 / theta days) fed by ``NormalInnovations.draw`` from a generator made as the
-  engine makes them (``simulator.streams.Streams``: SeedSequence tree, SFC64);
+  engine makes them (``simulator.streams.Streams``: SeedSequence tree, SFC64), with its
+  recursion in numpy and compiled (``simulator.kernels``, as the engine runs from 200,000
+  paths up; numba's start-up is outside the timed region);
 * a plain per-path Python loop (``random.gauss``) at 1,000 paths, scaled x100: the floor.
 
 pyesg is never a dependency of the project: it is installed only into the venv given by
@@ -140,6 +142,15 @@ def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     return factor.path_from_drive(z)
 
 
+def project_ou_compiled(paths: int, steps: int, seed: int = 1) -> np.ndarray:
+    """``ShortTermFactor.path`` with the compiled kernels on (as the engine runs from
+    200,000 paths up); numba is loaded before timing (in main)."""
+    from simulator import kernels
+
+    with kernels.compiled():
+        return project_ou(paths, steps, seed)
+
+
 def project_ou_blocked(paths: int, steps: int, seed: int = 1, block: int = 5_000) -> np.ndarray:
     """``ShortTermFactor.path`` called on blocks of ``block`` paths, as the engine calls it
     (its ``(n_paths, n_steps + 1)`` layout walks a column per step: cache-friendly only
@@ -232,7 +243,18 @@ def main() -> None:
             ("pyesg GeometricBrownianMotion", pyesg["gbm_seconds"]),
         ]
     rows.append(("numpy vectorised OU (Euler)", best_of(lambda: numpy_ou(n, t), args.repeats)))
-    rows.append(("sim ShortTermFactor.path", best_of(lambda: project_ou(n, t), args.repeats)))
+    rows.append(
+        ("sim ShortTermFactor.path (numpy)", best_of(lambda: project_ou(n, t), args.repeats))
+    )
+    from simulator import kernels
+
+    kernels.warm_up()  # numba's start-up (about a second) outside the timed region
+    rows.append(
+        (
+            "sim ShortTermFactor.path (compiled)",
+            best_of(lambda: project_ou_compiled(n, t), args.repeats),
+        )
+    )
     rows.append(
         (
             "sim ShortTermFactor.path, 5,000-path blocks",

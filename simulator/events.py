@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator import kernels
 from simulator import scenario as sc
 from simulator.errors import RuntimeFailure
 from simulator.kernels import add_decaying, offset_response
@@ -122,34 +123,41 @@ class _EffectDraws:
         return out
 
 
-def _supply_profile(
-    draws: _EffectDraws, hit: np.ndarray, start: np.ndarray, days: np.ndarray, on: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Supply change (mb/d) and activity mask on the ``hit`` paths, which start on day
-    ``start`` (``(m,)``); ``days`` is ``(1, n_days)`` and ``on`` is ``days >= start``."""
-    assert draws.change is not None
-    change = draws.change[hit]
-    if draws.half_life is not None:
-        # A decaying change counts as under way until it is down to 5% of its size.
-        half_life = draws.half_life[hit]
-        active = on & (days < (start + half_life * DECAY_ACTIVE_HALF_LIVES)[:, None])
-        profile = np.zeros(on.shape)
-        add_decaying(profile, np.arange(hit.shape[0]), change, start, half_life)
-        return profile, active
-    active = on if draws.duration is None else on & (days < (start + draws.duration[hit])[:, None])
-    if draws.ramp is not None:
-        past = np.maximum(days - start[:, None], 0.0)
-        shape = np.minimum(1.0, (past + 1.0) / draws.ramp[hit, None])
-        return np.where(active, change[:, None] * shape, 0.0), active
-    return np.where(active, change[:, None], 0.0), active
-
-
-def _add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows] += values``, without the gather and scatter when ``rows`` is every row."""
-    if rows.shape[0] == target.shape[0]:
-        target += values
-    else:
-        target[rows] += values
+def _effects(
+    spec: sc.Event,
+    draws: _EffectDraws,
+    hit: np.ndarray,
+    start: np.ndarray,
+    out: EventDraws,
+    active: np.ndarray,
+) -> None:
+    """Supply change, activity and forced stress of one event on the ``hit`` paths."""
+    profile, change, until, shape = None, None, None, None
+    if spec.supply is not None:
+        assert draws.change is not None
+        change = draws.change[hit]
+        if draws.half_life is not None:
+            # A decaying change counts as under way until it is down to 5% of its size.
+            profile, shape = "decay", draws.half_life[hit]
+            until = start + shape * DECAY_ACTIVE_HALF_LIVES
+        else:
+            profile = "step"
+            if draws.duration is not None:
+                until = start + draws.duration[hit]
+            if draws.ramp is not None:
+                profile, shape = "ramp", draws.ramp[hit]
+    kernels.event_effects(
+        hit,
+        start,
+        out.supply_mbd,
+        active,
+        out.forced_stress,
+        profile=profile,
+        change=change,
+        until=until,
+        shape=shape,
+        stress_length=None if spec.stressed_for is None else draws.stressed_for[hit],
+    )
 
 
 def draw_events(
@@ -169,7 +177,6 @@ def draw_events(
         As-of Brent price per path, USD/bbl, ``(n_paths,)``, to turn premia into logs.
     """
     shape = (n_paths, n_steps + 1)
-    days = np.arange(n_steps + 1, dtype=np.float64)[None, :]
     out = EventDraws(
         supply_mbd=np.zeros(shape),
         premium_log=np.zeros(shape),
@@ -204,11 +211,7 @@ def draw_events(
         draws = _EffectDraws.draw(spec, rng, n_paths)
         if hit.size:
             start = day[hit]
-            on = days >= start[:, None]
-            active[hit] = on
-            if spec.supply is not None:
-                change, active[hit] = _supply_profile(draws, hit, start, days, on)
-                _add_rows(out.supply_mbd, hit, change)
+            _effects(spec, draws, hit, start, out, active)
             if spec.risk_premium is not None:
                 ratio = 1.0 + draws.premium[hit] / spot[hit]
                 if np.any(ratio <= 0.05):
@@ -220,12 +223,6 @@ def draw_events(
                 add_decaying(
                     out.premium_log, hit, np.log(ratio), start, draws.premium_half_life[hit]
                 )
-            if spec.stressed_for is not None:
-                # Step t ends on day t + 1: stressed for steps start - 1 .. start - 2 + length.
-                first = (start - 1)[:, None]
-                length = draws.stressed_for[hit, None]
-                steps = days[:, :-1]
-                out.forced_stress[hit] |= (steps >= first) & (steps < first + length)
             if spec.risk_off is not None:
                 add_decaying(
                     out.risk_off, hit, draws.risk_off[hit], start, draws.risk_off_half_life[hit]

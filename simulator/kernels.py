@@ -12,12 +12,15 @@ numba costs about a second per process to start (import and code generation), wh
 small run never earns back, so the engine switches the compiled forms on only for runs of
 at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
 
+* :func:`event_effects` writes one event's supply change, activity and forced stress on
+  the paths it hits;
 * :func:`add_decaying` adds exponentially decaying impulses (risk premia, risk-off) to a
   path array, touching only the days after each impulse starts;
 * :func:`offset_response` runs one supply offset (lag, trigger, response fraction,
   capacity, volume) along each path's days;
 * :func:`combine_assets` turns the assets' drivers into paths and the daily cross moments
   in one pass, where numpy needs a matrix product, a cumulative sum and another product;
+* :func:`ar1_paths` runs an AR(1) recursion along each path (the short-term factor alone);
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
 * :func:`histogram_days` counts path values on chosen days into the fixed grid of
   :class:`~simulator.reduce.Histogram` without gathering them first.
@@ -37,8 +40,10 @@ import numpy as np
 __all__ = [
     "COMPILED_MIN_PATHS",
     "add_decaying",
+    "ar1_paths",
     "combine_assets",
     "compiled",
+    "event_effects",
     "histogram_days",
     "offset_response",
     "oil_paths",
@@ -282,6 +287,66 @@ def reference_oil_paths(
     extremes[1] = top
 
 
+def reference_ar1_paths(drive: np.ndarray, phi: np.ndarray, out: np.ndarray) -> None:
+    n, n_steps = drive.shape
+    for i in range(n):
+        x = 0.0
+        out[i, 0] = 0.0
+        for t in range(n_steps):
+            x = x * phi[i] + drive[i, t]
+            out[i, t + 1] = x
+
+
+def reference_event_effects(
+    rows: np.ndarray,
+    start: np.ndarray,
+    mode: int,
+    change: np.ndarray,
+    until: np.ndarray,
+    shape: np.ndarray,
+    stress_length: np.ndarray,
+    supply: np.ndarray,
+    active: np.ndarray,
+    forced: np.ndarray,
+) -> None:
+    # mode: 0 no supply effect, 1 step, 2 ramp (shape = ramp days), 3 decay (shape =
+    # half-life days). Active on start <= t < until.
+    width = active.shape[1]
+    n_steps = forced.shape[1]
+    stress = stress_length.shape[0] > 0
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        first = start[i]
+        for t in range(first, width):
+            if t >= until[i]:
+                break
+            active[row, t] = True
+        if mode == 1:
+            for t in range(first, width):
+                if t >= until[i]:
+                    break
+                supply[row, t] += change[i]
+        elif mode == 2:
+            for t in range(first, width):
+                if t >= until[i]:
+                    break
+                supply[row, t] += change[i] * min(1.0, (t - first + 1.0) / shape[i])
+        elif mode == 3:
+            factor = 2.0 ** (-1.0 / shape[i])
+            value = change[i]
+            for t in range(first, width):
+                if abs(value) < NEGLIGIBLE:
+                    break
+                supply[row, t] += value
+                value *= factor
+        if stress:
+            # Step t ends on day t + 1: stressed for steps first - 1 .. first - 2 + length.
+            for t in range(max(first - 1, 0), n_steps):
+                if t >= first - 1 + stress_length[i]:
+                    break
+                forced[row, t] = True
+
+
 def numpy_add_decaying(
     target: np.ndarray,
     rows: np.ndarray,
@@ -455,6 +520,47 @@ def numpy_oil_paths(
     extremes[1] = log_price.max()
 
 
+def numpy_ar1_paths(drive: np.ndarray, phi: np.ndarray, out: np.ndarray) -> None:
+    n, n_steps = drive.shape
+    # Day-major, so each day's update touches contiguous memory.
+    day_major = np.empty((n_steps + 1, n))
+    day_major[0] = 0.0
+    shocks = np.ascontiguousarray(drive.T)
+    for t in range(n_steps):
+        np.multiply(day_major[t], phi, out=day_major[t + 1])
+        day_major[t + 1] += shocks[t]
+    out[...] = day_major.T
+
+
+def numpy_event_effects(
+    rows: np.ndarray,
+    start: np.ndarray,
+    mode: int,
+    change: np.ndarray,
+    until: np.ndarray,
+    shape: np.ndarray,
+    stress_length: np.ndarray,
+    supply: np.ndarray,
+    active: np.ndarray,
+    forced: np.ndarray,
+) -> None:
+    days = np.arange(active.shape[1], dtype=np.float64)[None, :]
+    on = (days >= start[:, None]) & (days < until[:, None])
+    active[rows] |= on
+    if mode == 1:
+        supply[rows] += np.where(on, change[:, None], 0.0)
+    elif mode == 2:
+        past = np.maximum(days - start[:, None], 0.0)
+        ramp = np.minimum(1.0, (past + 1.0) / shape[:, None])
+        supply[rows] += np.where(on, change[:, None] * ramp, 0.0)
+    elif mode == 3:
+        numpy_add_decaying(supply, rows, change, start, shape)
+    if stress_length.shape[0] > 0:
+        first = (start - 1)[:, None]
+        steps = days[:, :-1]
+        forced[rows] |= (steps >= first) & (steps < first + stress_length[:, None])
+
+
 def _run(name: str, *args: Any) -> Any:
     """Kernel ``name`` on ``args``: its compiled form inside :func:`compiled`, else numpy."""
     if not _ACTIVE.get():
@@ -478,6 +584,8 @@ def _compiled() -> SimpleNamespace:
     return SimpleNamespace(
         histogram_days=jit(reference_histogram_days),
         oil_paths=jit(reference_oil_paths),
+        ar1_paths=jit(reference_ar1_paths),
+        event_effects=jit(reference_event_effects),
         add_decaying=jit(reference_add_decaying),
         offset_response=jit(reference_offset_response),
         # Reassociating sums lets the per-path sums over days vectorise; NaN and inf
@@ -757,6 +865,84 @@ def oil_paths(
     return log_price, ordinary, shock, float(extremes[0]), float(extremes[1])
 
 
+def ar1_paths(drive: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Paths of ``x[t + 1] = phi * x[t] + drive[t]`` from ``x[0] = 0``.
+
+    Parameters
+    ----------
+    drive
+        Each step's shock, ``(n_paths, n_steps)``.
+    phi
+        Autoregressive coefficient per path, ``(n_paths,)``.
+
+    Returns
+    -------
+    ndarray
+        ``(n_paths, n_steps + 1)``, first column zero.
+    """
+    n, n_steps = drive.shape
+    out = np.empty((n, n_steps + 1))
+    _run(
+        "ar1_paths",
+        np.ascontiguousarray(drive, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(phi, (n,)), dtype=np.float64),
+        out,
+    )
+    return out
+
+
+def event_effects(
+    rows: np.ndarray,
+    start: np.ndarray,
+    supply: np.ndarray,
+    active: np.ndarray,
+    forced: np.ndarray,
+    *,
+    profile: str | None = None,
+    change: np.ndarray | None = None,
+    until: np.ndarray | None = None,
+    shape: np.ndarray | None = None,
+    stress_length: np.ndarray | None = None,
+) -> None:
+    """One event's supply change, activity and forced stress on the paths it hits, in place.
+
+    Parameters
+    ----------
+    rows, start
+        Paths the event hits (distinct) and its start day on each, int ``(m,)``.
+    supply
+        Supply change to add to, mb/d, ``(n_paths, n_days)``.
+    active
+        Marked ``True`` on ``start <= t < until``, bool ``(n_paths, n_days)``.
+    forced
+        Steps forced stressed: ``start - 1 <= t < start - 1 + stress_length``, bool
+        ``(n_paths, n_days - 1)``.
+    profile
+        ``None`` (no supply effect), ``"step"``, ``"ramp"`` (``shape``: ramp days; the
+        change is ``min(1, (t - start + 1) / shape)`` of its size) or ``"decay"``
+        (``shape``: half-life days, for every day after the start).
+    change, until, shape, stress_length
+        Per hit path: change (mb/d), end of the active spell (day, may be ``inf``),
+        profile parameter, and days of forced stress (or ``None``).
+    """
+    m = rows.shape[0]
+    mode = {None: 0, "step": 1, "ramp": 2, "decay": 3}[profile]
+    f = np.ascontiguousarray
+    _run(
+        "event_effects",
+        f(rows, dtype=np.int64),
+        f(start, dtype=np.int64),
+        mode,
+        np.zeros(m) if change is None else f(change, dtype=np.float64),
+        np.full(m, np.inf) if until is None else f(until, dtype=np.float64),
+        np.ones(m) if shape is None else f(shape, dtype=np.float64),
+        np.empty(0) if stress_length is None else f(stress_length, dtype=np.float64),
+        supply,
+        active,
+        forced,
+    )
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel now, e.g. before forking workers."""
     with compiled():
@@ -770,6 +956,11 @@ def _warm_up() -> None:
     offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
     histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
     z1 = np.zeros((1, 1))
+    ar1_paths(z1, one)
+    flags = np.zeros((1, 2), bool)
+    event_effects(
+        np.zeros(1, np.int64), np.zeros(1, np.int64), target, flags, flags[:, :1], profile="step"
+    )
     oil_paths(np.zeros((2, 1, 1)), one, z1, z1, one, one, one, one, target, target, one)
     combine_assets(
         np.zeros((1, 1, 1)),

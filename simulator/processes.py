@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from simulator import kernels
 from simulator import scenario as sc
 
 __all__ = [
@@ -368,17 +369,9 @@ class ShortTermFactor:
         return drive
 
     def path_from_drive(self, drive: np.ndarray) -> np.ndarray:
-        """Factor path from zero given each day's shock, ``(n_paths, n_steps + 1)``."""
-        n, n_steps = drive.shape
-        # Run the recursion day-major, so each day's update touches contiguous memory.
-        day_major = np.empty((n_steps + 1, n))
-        day_major[0] = 0.0
-        shocks = np.ascontiguousarray(drive.T)
-        phi = self.phi
-        for t in range(n_steps):
-            np.multiply(day_major[t], phi, out=day_major[t + 1])
-            day_major[t + 1] += shocks[t]
-        return np.ascontiguousarray(day_major.T)
+        """Factor path from zero given each day's shock, ``(n_paths, n_steps + 1)``
+        (:func:`simulator.kernels.ar1_paths`)."""
+        return kernels.ar1_paths(drive, self.phi)
 
 
 @dataclass(frozen=True)

@@ -243,3 +243,69 @@ def test_an_interruption_inside_compiled_code_surfaces_as_keyboard_interrupt(
     monkeypatch.setattr(kernels, "_compiled", lambda: SimpleNamespace(add_decaying=broken))
     with kernels.compiled(), pytest.raises(SystemError, match="something else"):
         add_decaying(np.zeros((1, 2)), np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
+
+
+def test_ar1_paths_forms_equal_the_closed_form() -> None:
+    """x_t = sum_{s < t} phi^(t - 1 - s) e_s, per path, in both forms."""
+    rng = np.random.default_rng(19)
+    drive = rng.normal(size=(15, 40))
+    phi = rng.uniform(0.5, 1.0, size=15)
+    t = np.arange(41)[:, None]
+    s = np.arange(40)[None, :]
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            got = kernels.ar1_paths(drive, phi)
+        for i in range(15):
+            weights = np.where(s < t, phi[i] ** np.maximum(t - 1 - s, 0), 0.0)
+            np.testing.assert_allclose(got[i], weights @ drive[i], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("profile", [None, "step", "ramp", "decay"])
+@pytest.mark.parametrize("ends", [False, True])
+def test_event_effects_forms_agree_with_the_profiles(profile: str | None, ends: bool) -> None:
+    """Both forms mark active days start <= t < until and forced-stress steps
+    start - 1 <= t < start - 1 + length, and add the profile to the supply already there:
+    step (the change while active), ramp (min(1, (t - start + 1) / 7) of it while active),
+    decay (halving every 7 days from the start on, whatever ``until``)."""
+    rng = np.random.default_rng(23)
+    n, width, m = 60, 50, 40
+    rows = np.sort(rng.choice(n, size=m, replace=False))
+    start = rng.integers(1, width + 3, size=m)
+    until = start + rng.uniform(0, 30, size=m) if ends else None
+    change = rng.normal(size=m)
+    base = rng.normal(size=(n, width))
+    days = np.arange(width)[None, :]
+    on = (days >= start[:, None]) & (days < (np.inf if until is None else until[:, None]))
+    past = np.maximum(days - start[:, None], 0)
+    expected = base.copy()
+    if profile == "step":
+        expected[rows] += np.where(on, change[:, None], 0.0)
+    elif profile == "ramp":
+        expected[rows] += np.where(on, change[:, None] * np.minimum(1.0, (past + 1) / 7.0), 0.0)
+    elif profile == "decay":
+        expected[rows] += np.where(
+            days >= start[:, None], change[:, None] * 2.0 ** (-past / 7.0), 0.0
+        )
+    steps = days[:, :-1]
+    stress = (steps >= start[:, None] - 1) & (steps < start[:, None] - 1 + 5)
+    for form in ("numba", "numpy"):
+        supply = base.copy()
+        active = np.zeros((n, width), bool)
+        forced = np.zeros((n, width - 1), bool)
+        with kernels.compiled(form == "numba"):
+            kernels.event_effects(
+                rows,
+                start,
+                supply,
+                active,
+                forced,
+                profile=profile,
+                change=change if profile else None,
+                until=until,
+                shape=np.full(m, 7.0) if profile in ("ramp", "decay") else None,
+                stress_length=np.full(m, 5.0),
+            )
+        np.testing.assert_allclose(supply, expected, rtol=1e-13, atol=1e-14)
+        np.testing.assert_array_equal(active[rows], on)
+        np.testing.assert_array_equal(np.delete(active, rows, axis=0), False)
+        np.testing.assert_array_equal(forced[rows], stress)
