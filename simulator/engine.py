@@ -9,13 +9,16 @@ only module that creates random generators.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import ctypes
 import dataclasses
 import datetime as dt
 import math
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -480,6 +483,38 @@ def _run_block_args(args: tuple[Any, ...]) -> BlockSummary:
     return run_block(*args)
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while new processes fork; deliver them after.
+
+    Python runs a signal handler at the next bytecode of the main thread, which can be
+    inside a fork hook (``logging`` registers some); an exception the handler raises there
+    is printed and dropped, so the interruption would be lost. Inside this block the
+    handlers only record the signal; on leaving, the original handlers are restored and
+    called for what was recorded (so Ctrl-C raises ``KeyboardInterrupt`` here).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in caught:
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+
+
 def _blocks_in_order(
     args: list[tuple[Any, ...]], workers: int, scheduler: str | None = None
 ) -> Iterator[BlockSummary]:
@@ -506,7 +541,8 @@ def _blocks_in_order(
         nxt = 0
         for i in range(len(args)):
             while nxt < len(args) and nxt < i + 2 * workers:
-                pending[nxt] = pool.submit(_run_block_args, args[nxt])
+                with signals_held():  # submit may fork a worker
+                    pending[nxt] = pool.submit(_run_block_args, args[nxt])
                 nxt += 1
             yield pending.pop(i).result()
     except BaseException:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from simulator import __version__
-from simulator.engine import RunResult
+from simulator.engine import RunResult, signals_held
 from simulator.engine import default_workers as engine_default_workers
 from simulator.errors import InputError, RuntimeFailure
 from simulator.portfolio import describe
@@ -156,7 +156,9 @@ def render_figures(subject: Any, jobs: list[tuple[Callable[[Any], Any], Path]]) 
     try:
         context = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for future in [pool.submit(_render_one, i) for i in range(len(jobs))]:
+            with signals_held():  # submit forks the workers
+                futures = [pool.submit(_render_one, i) for i in range(len(jobs))]
+            for future in futures:
                 future.result()
     finally:
         _JOBS.clear()

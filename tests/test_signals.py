@@ -233,3 +233,35 @@ def _alive(pid: int) -> bool:
 
 if os.name != "posix":  # pragma: no cover
     pytest.skip("POSIX only", allow_module_level=True)
+
+
+def test_signals_held_while_forking_are_delivered_after() -> None:
+    """Inside ``signals_held`` a SIGTERM only is recorded (a handler that raised inside a
+    fork hook would have its exception printed and dropped); as the block ends the original
+    handler is back in place and is called for it."""
+    from simulator.engine import signals_held
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    seen: list[str] = []
+
+    def fork_while_held() -> None:
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            seen.append("after kill")
+            pid = os.fork()
+            if pid == 0:  # child: leave at once
+                os._exit(0)
+            os.waitpid(pid, 0)
+            seen.append("after fork")
+        seen.append("after block")  # never: the held signal raises as the block ends
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fork_while_held()
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == ["after kill", "after fork"]
