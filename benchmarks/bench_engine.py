@@ -2,14 +2,16 @@
 
 Prints figures; asserts nothing (speed is never a test). Run from the repository root:
 
-    python benchmarks/bench_engine.py                 # oil only and oil + 7 assets, 100k x 126
+    python benchmarks/bench_engine.py                 # oil only, oil + 7 assets, 100k x 126
     python benchmarks/bench_engine.py --paths 1000000 --workers 2
     python benchmarks/bench_engine.py --scaling       # full model, 1 worker against 2 workers
 
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
 start-up, no output writing); the load average is printed before each measurement, since a
 shared machine makes single timings unreliable. Every block runs with one BLAS thread (the
-engine sets it), so "1 worker" is one core.
+engine sets it), so "1 worker" is one core. The full model is timed with the compiled kernels
+(as the engine runs from 200,000 paths up; numba's start-up is outside the timings) and in
+numpy (as below); ``--scaling`` uses the compiled kernels.
 
 "Path-steps per second" counts one path advanced by one trading day; "path-step-factors"
 multiplies by the random factors drawn per step (2 for oil, 2 + 7 with the assets).
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator import kernels
 from simulator.engine import RunConfig, run
 from simulator.scenario import LoadedScenario, load_scenario
 from simulator.streams import BIT_GENERATOR
@@ -67,6 +70,7 @@ def time_run(
     seed: int = 1,
     repeats: int = 3,
     horizon: int | None = None,
+    compiled: bool | None = None,
 ) -> float:
     """Best of ``repeats`` runs' wall seconds (and prints the best CPU seconds alongside)."""
     best = best_cpu = float("inf")
@@ -80,6 +84,7 @@ def time_run(
                 seed=seed,
                 workers=workers,
                 horizon_days=horizon,
+                compiled=compiled,
             ),
         )
         best = min(best, time.perf_counter() - t0)
@@ -130,7 +135,7 @@ def main() -> None:
         for w in (1, 2):
             print(f"  [{load()}]", flush=True)
             by_workers[w] = time_run(
-                full, args.paths, w, repeats=args.repeats, horizon=args.horizon
+                full, args.paths, w, repeats=args.repeats, horizon=args.horizon, compiled=True
             )
             ps = args.paths * steps / by_workers[w]
             print(
@@ -141,18 +146,26 @@ def main() -> None:
         speed_up = by_workers[1] / by_workers[2]
         print(f"speed-up 1 -> 2 workers: {speed_up:.2f}x (target 1.7x)  [{load()}]")
         return
+    kernels.warm_up()  # numba's start-up, outside the timings
+    k = len(full.scenario.assets)
     cases = [
-        ("oil only", oil_only(Path(args.scenario)), 2),
-        (f"oil + {len(full.scenario.assets)} assets", full, 2 + len(full.scenario.assets)),
+        ("oil only, compiled", oil_only(Path(args.scenario)), 2, True),
+        (f"oil + {k} assets, compiled", full, 2 + k, True),
+        (f"oil + {k} assets, numpy", full, 2 + k, False),
     ]
-    for label, loaded, factors in cases:
+    for label, loaded, factors, compiled in cases:
         print(f"  [{load()}]", flush=True)
         secs = time_run(
-            loaded, args.paths, args.workers, repeats=args.repeats, horizon=args.horizon
+            loaded,
+            args.paths,
+            args.workers,
+            repeats=args.repeats,
+            horizon=args.horizon,
+            compiled=compiled,
         )
         ps = args.paths * steps / secs
         print(
-            f"{label:>16}: {args.paths:,} paths x {steps} steps, {args.workers} worker(s): "
+            f"{label:>26}: {args.paths:,} paths x {steps} steps, {args.workers} worker(s): "
             f"{secs:6.2f} s  {ps / 1e6:6.2f} M path-steps/s  "
             f"{ps * factors / 1e6:7.1f} M path-step-factors/s  "
             f"= {ps * factors / rate:5.1%} of the raw {name} normal rate "

@@ -220,13 +220,24 @@ class SeriesSpec:
         return self.start + x / 100.0
 
 
+def _compact(counts: np.ndarray, n: int) -> np.ndarray:
+    """Counts of ``n`` values in the smallest unsigned type that holds ``n``: a block's
+    histogram crosses a pipe to the parent (uint16 for blocks under 65,536 paths is a
+    quarter of int64). Merged totals are int64."""
+    for dtype in (np.uint16, np.uint32):
+        if n <= np.iinfo(dtype).max:
+            return counts.astype(dtype)
+    return counts
+
+
 @dataclass
 class Histogram:
     """Fixed-bin counts of a transformed value on several dates, mergeable exactly.
 
     The full grid has ``n_bins + 2`` cells per date: underflow, ``n_bins`` bins of width
     :data:`BIN_WIDTH` over ``[-HALF_RANGE, HALF_RANGE)``, overflow. Only the occupied
-    cells are stored: ``counts`` has shape ``(n_dates, m)`` and holds cells
+    cells are stored: ``counts`` (unsigned for one block, int64 once merged) has shape
+    ``(n_dates, m)`` and holds cells
     ``offset .. offset + m - 1`` of the grid.
     """
 
@@ -262,7 +273,7 @@ class Histogram:
         idx -= lo
         idx += (np.arange(n_dates) * m)[None, :]
         counts = np.bincount(idx.ravel(), minlength=n_dates * m).reshape(n_dates, m)
-        return cls(kind, counts, lo, x.min(axis=0), x.max(axis=0))
+        return cls(kind, _compact(counts, x.shape[0]), lo, x.min(axis=0), x.max(axis=0))
 
     @classmethod
     def of_days(
@@ -274,7 +285,7 @@ class Histogram:
         counts, offset, low, high = kernels.histogram_days(
             coords, days, half, width, round(2 * half / width)
         )
-        return cls(kind, counts, offset, low, high)
+        return cls(kind, _compact(counts, coords.shape[0]), offset, low, high)
 
     def merge(self, other: Histogram, in_place: bool = False) -> Histogram:
         """Counts of both samples (exact).
@@ -284,7 +295,12 @@ class Histogram:
         the total, per merge.
         """
         end = self.offset + self.counts.shape[1]
-        if in_place and self.offset <= other.offset and other.offset + other.counts.shape[1] <= end:
+        if (
+            in_place
+            and self.counts.dtype == np.int64
+            and self.offset <= other.offset
+            and other.offset + other.counts.shape[1] <= end
+        ):
             start = other.offset - self.offset
             self.counts[:, start : start + other.counts.shape[1]] += other.counts
             np.minimum(self.low, other.low, out=self.low)
