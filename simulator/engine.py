@@ -557,7 +557,7 @@ def _blocks_in_order(
 
 #: Measured engine throughput on one core of the reference 2-core machine, path-steps per
 #: second per (2 + number of assets) factors; used only for the up-front time estimate.
-_PATH_STEP_FACTORS_PER_SECOND = 10e6
+_PATH_STEP_FACTORS_PER_SECOND = 20e6
 
 
 def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> dict[str, float]:
