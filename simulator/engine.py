@@ -374,78 +374,64 @@ def run_block(
     workers.
     """
     with threadpool_limits(limits=1, user_api="blas"), kernels.compiled(compiled):
-        return _run_block(
-            scenario, seed, block, n_paths, n_steps, horizons, keep_exact, exposures, tail_size
+        streams = Streams(seed, block)
+        oil = simulate_oil(scenario, streams, n_paths, n_steps)
+        assets = simulate_assets(
+            scenario,
+            streams,
+            oil.ordinary_shock,
+            oil.shock_sd,
+            oil.event_driven,
+            oil.risk_off,
+            oil.stressed,
+            oil_log=oil.log_price,
         )
-
-
-def _run_block(
-    scenario: sc.Scenario,
-    seed: int,
-    block: int,
-    n_paths: int,
-    n_steps: int,
-    horizons: list[int],
-    keep_exact: bool,
-    exposures: dict[str, tuple[str, float]] | None,
-    tail_size: int,
-) -> BlockSummary:
-    streams = Streams(seed, block)
-    oil = simulate_oil(scenario, streams, n_paths, n_steps)
-    assets = simulate_assets(
-        scenario,
-        streams,
-        oil.ordinary_shock,
-        oil.shock_sd,
-        oil.event_driven,
-        oil.risk_off,
-        oil.stressed,
-        oil_log=oil.log_price,
-    )
-    specs = series_specs(scenario)
-    coords = {"brent": oil.log_price - math.log(specs[0].start), **assets.paths}
-    for spec, extreme in zip(specs[1:], assets.extreme, strict=True):
-        limit = 50.0 if spec.kind == "log" else 1e6  # a factor e^50, or 10,000 points of yield
-        if not extreme <= limit:  # NaN or inf fail too
-            raise RuntimeFailure(
-                f"assets.{spec.name}: the simulated path left any plausible range (moves beyond "
-                f"{'a factor e^50' if spec.kind == 'log' else '1e6 bp'}); check its vol, drift "
-                "and loadings"
+        specs = series_specs(scenario)
+        coords = {"brent": oil.log_price - math.log(specs[0].start), **assets.paths}
+        for spec, extreme in zip(specs[1:], assets.extreme, strict=True):
+            limit = 50.0 if spec.kind == "log" else 1e6  # a factor e^50, or 10,000 points of yield
+            if not extreme <= limit:  # NaN or inf fail too
+                raise RuntimeFailure(
+                    f"assets.{spec.name}: the simulated path left any plausible range (moves "
+                    f"beyond {'a factor e^50' if spec.kind == 'log' else '1e6 bp'}); check its "
+                    "vol, drift and loadings"
+                )
+        h = np.array(horizons)
+        days = fan_days(n_steps, horizons)
+        series = {
+            spec.name: SeriesSummary.of_coords(
+                spec,
+                coords[spec.name],
+                h,
+                days,
+                N_SAMPLE_PATHS if block == 0 else 0,
+                keep_exact,
             )
-    h = np.array(horizons)
-    days = fan_days(n_steps, horizons)
-    series = {
-        spec.name: SeriesSummary.of_coords(
-            spec,
-            coords[spec.name],
-            h,
-            days,
-            N_SAMPLE_PATHS if block == 0 else 0,
-            keep_exact,
+            for spec in specs
+        }
+        names = list(scenario.events)
+        outcomes = [oil.events.outcomes[name] for name in names]
+        counts = EventCounts(
+            names=names,
+            eligible=np.array([o.eligible.sum() for o in outcomes], dtype=np.int64),
+            occurred=np.array([o.occurred.sum() for o in outcomes], dtype=np.int64),
+            within_horizon=np.array(
+                [(o.occurred & (o.day <= n_steps)).sum() for o in outcomes], dtype=np.int64
+            ),
         )
-        for spec in specs
-    }
-    names = list(scenario.events)
-    outcomes = [oil.events.outcomes[name] for name in names]
-    counts = EventCounts(
-        names=names,
-        eligible=np.array([o.eligible.sum() for o in outcomes], dtype=np.int64),
-        occurred=np.array([o.occurred.sum() for o in outcomes], dtype=np.int64),
-        within_horizon=np.array(
-            [(o.occurred & (o.day <= n_steps)).sum() for o in outcomes], dtype=np.int64
-        ),
-    )
-    daily = assets.daily if assets.names else None
-    book = None
-    if exposures:
-        cols = [0, *horizons]
-        by_name = {spec.name: spec for spec in specs}
-        levels = {k: by_name[k].inverse(coords[k][:, cols]) for k in exposures}
-        pnl = position_pnl(exposures, levels)
-        # Scale of the P&L histogram: notionals, and DV01s times a 1,000 bp move.
-        gross = sum(abs(v) * (1000.0 if kind == "dv01" else 1.0) for kind, v in exposures.values())
-        book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross, keep_exact)
-    return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()), daily, book)
+        daily = assets.daily if assets.names else None
+        book = None
+        if exposures:
+            cols = [0, *horizons]
+            by_name = {spec.name: spec for spec in specs}
+            levels = {k: by_name[k].inverse(coords[k][:, cols]) for k in exposures}
+            pnl = position_pnl(exposures, levels)
+            # Scale of the P&L histogram: notionals, and DV01s times a 1,000 bp move.
+            gross = sum(
+                abs(v) * (1000.0 if kind == "dv01" else 1.0) for kind, v in exposures.values()
+            )
+            book = PortfolioSummary.of(list(exposures), h, pnl, tail_size, gross, keep_exact)
+        return BlockSummary(n_paths, series, counts, float(oil.stressed.mean()), daily, book)
 
 
 @dataclass

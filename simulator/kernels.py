@@ -500,14 +500,7 @@ def numpy_oil_paths(
     d_short += jumps
     d_long = e_long * multiplier
     d_long *= long_sd[:, None]
-    # The short factor's recursion runs day-major, so each day's update is contiguous.
-    day_major = np.empty((n_steps + 1, n))
-    day_major[0] = 0.0
-    drive = np.ascontiguousarray(d_short.T)
-    for t in range(n_steps):
-        np.multiply(day_major[t], phi, out=day_major[t + 1])
-        day_major[t + 1] += drive[t]
-    ordinary[...] = day_major.T
+    numpy_ar1_paths(d_short, phi, ordinary)  # the short factor
     long_path = np.empty((n, n_steps + 1))
     long_path[:, 0] = 0.0
     np.cumsum(d_long + long_drift[:, None], axis=1, out=long_path[:, 1:])

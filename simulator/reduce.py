@@ -266,14 +266,10 @@ class Histogram:
         width, half = BIN_WIDTH[kind], HALF_RANGE[kind]
         n_bins = round(2 * half / width)
         n_dates = x.shape[1]
-        idx = np.floor((x + half) / width).astype(np.int64) + 1
-        np.clip(idx, 0, n_bins + 1, out=idx)
-        lo, hi = int(idx.min()), int(idx.max())
-        m = hi - lo + 1
-        idx -= lo
-        idx += (np.arange(n_dates) * m)[None, :]
-        counts = np.bincount(idx.ravel(), minlength=n_dates * m).reshape(n_dates, m)
-        return cls(kind, _compact(counts, x.shape[0]), lo, x.min(axis=0), x.max(axis=0))
+        low, high = np.empty(n_dates), np.empty(n_dates)
+        days = np.arange(n_dates)
+        counts, lo = kernels.numpy_histogram_days(x, days, half, width, n_bins, low, high)
+        return cls(kind, _compact(counts, x.shape[0]), lo, low, high)
 
     @classmethod
     def of_days(
