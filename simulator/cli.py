@@ -307,7 +307,12 @@ def compare_cmd(
             raise InputError("compare needs at least two scenario files or run directories")
         dirs = [p.is_dir() for p in items]
         if any(dirs) and not all(dirs):
-            raise InputError("give either scenario files or run directories, not both")
+            folder = items[dirs.index(True)]
+            file = items[dirs.index(False)]
+            raise InputError(
+                f"give either scenario files or run directories, not both: {folder} is a "
+                f"directory, {file} is not"
+            )
         t0 = time.perf_counter()
         samples: list[Sample] = []
         if all(dirs):

@@ -678,13 +678,16 @@ def run(
     workers = min(config.workers, len(sizes)) if config.scheduler is None else config.workers
     total: BlockSummary | None = None
     done = 0
-    for part in _blocks_in_order(args, workers, config.scheduler):
-        # Merge strictly in block order: the floating-point result is then the same
-        # whatever the schedule.
-        total = part if total is None else total.merge(part, in_place=True)
-        done += part.n_paths
-        if progress is not None:
-            progress(done, config.paths)
+    try:
+        for part in _blocks_in_order(args, workers, config.scheduler):
+            # Merge strictly in block order: the floating-point result is then the same
+            # whatever the schedule.
+            total = part if total is None else total.merge(part, in_place=True)
+            done += part.n_paths
+            if progress is not None:
+                progress(done, config.paths)
+    except RuntimeFailure as exc:  # a path blew up: say which scenario file
+        raise RuntimeFailure(f"{loaded.path}: {exc}") from None
     assert total is not None
     wall = time.perf_counter() - t0
     return RunResult(

@@ -303,7 +303,9 @@ def test_runtime_failure_exits_1_and_writes_nothing(
     out = tmp_path / "out"
     result = invoke(runner, "run", path, "--paths", "100", "--workers", "1", "--out", out)
     assert result.exit_code == 1
-    assert only_line(result.stderr).startswith("Error: Brent left the range (0, 1e6) USD/bbl")
+    assert only_line(result.stderr).startswith(
+        f"Error: {path}: Brent left the range (0, 1e6) USD/bbl"
+    )
     assert empty(out)
 
 

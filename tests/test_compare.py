@@ -347,7 +347,8 @@ def test_compare_refuses_files_mixed_with_directories(runner: Any, tmp_path: Pat
     d = tmp_path / "somedir"
     d.mkdir()
     assert _refused(runner, tmp_path, a, d) == (
-        "Error: give either scenario files or run directories, not both"
+        f"Error: give either scenario files or run directories, not both: {d} is a "
+        f"directory, {a} is not"
     )
 
 
