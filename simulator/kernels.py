@@ -211,9 +211,12 @@ def reference_histogram_days(
     low: np.ndarray,
     high: np.ndarray,
 ) -> tuple[np.ndarray, int]:
-    # Cell of a value v: floor((v + half) / width) + 1, clipped to 0 (underflow) ..
-    # n_bins + 1 (overflow); monotone in v, so the extremes give the occupied range.
+    # Cell of a value v: floor((v + half) * (1 / width)) + 1, clipped to 0 (underflow) ..
+    # n_bins + 1 (overflow); monotone in v, so the extremes give the occupied range. A
+    # product rather than a quotient: same cells but within an ulp of a bin edge, and twice
+    # as fast with the 32-bit counts (whose rows stay in cache).
     n = x.shape[0]
+    inv = 1.0 / width
     f = days.shape[0]
     low[:] = np.inf
     high[:] = -np.inf
@@ -223,9 +226,9 @@ def reference_histogram_days(
             low[j] = min(low[j], v)
             high[j] = max(high[j], v)
     top = float(n_bins + 1)
-    first = int(min(max(np.floor((low.min() + half) / width) + 1.0, 0.0), top))
-    last = int(min(max(np.floor((high.max() + half) / width) + 1.0, 0.0), top))
-    counts = np.zeros((f, last - first + 1), dtype=np.int64)
+    first = int(min(max(np.floor((low.min() + half) * inv) + 1.0, 0.0), top))
+    last = int(min(max(np.floor((high.max() + half) * inv) + 1.0, 0.0), top))
+    counts = np.zeros((f, last - first + 1), dtype=np.int32)
     # Paths in chunks, days inside: a chunk's rows stay in cache while each day's row of
     # counts is updated.
     chunk = 64
@@ -235,7 +238,7 @@ def reference_histogram_days(
             d = days[j]
             row = counts[j]
             for i in range(start, stop):
-                c = min(max(np.floor((x[i, d] + half) / width) + 1.0, 0.0), top)
+                c = min(max(np.floor((x[i, d] + half) * inv) + 1.0, 0.0), top)
                 row[int(c) - first] += 1
     return counts, first
 
@@ -466,7 +469,7 @@ def numpy_histogram_days(
     values = x[:, days]
     low[:] = values.min(axis=0)
     high[:] = values.max(axis=0)
-    idx = np.floor((values + half) / width).astype(np.int64) + 1
+    idx = np.floor((values + half) * (1.0 / width)).astype(np.int64) + 1
     np.clip(idx, 0, n_bins + 1, out=idx)
     first, last = int(idx.min()), int(idx.max())
     m = last - first + 1
@@ -771,6 +774,8 @@ def histogram_days(
     low, high
         Smallest and largest value per day, ``(f,)``.
     """
+    if x.shape[0] > np.iinfo(np.int32).max:  # the compiled form counts in 32 bits
+        raise ValueError(f"at most 2**31 - 1 paths per histogram, got {x.shape[0]:,}")
     low = np.empty(days.shape[0])
     high = np.empty(days.shape[0])
     counts, first = _run(
