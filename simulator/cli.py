@@ -33,6 +33,7 @@ from simulator.engine import (
     check_resources,
     default_workers,
     run,
+    uses_compiled,
 )
 from simulator.errors import InputError, ScenarioError
 from simulator.output import write_run
@@ -158,6 +159,17 @@ def _prepare(
     return loaded, book, config
 
 
+def _warm_kernels(config: RunConfig, quiet: bool) -> None:
+    """Load the compiled kernels before the first progress bar can appear: the first run
+    after installing compiles them, which takes several seconds with nothing else to show."""
+    if quiet or config.scheduler is not None or not uses_compiled(config):
+        return  # run() loads them itself; numpy kernels; or compiled on the cluster's workers
+    from simulator import kernels
+
+    with err.status("Loading the compiled kernels (the first run compiles them: about 10 s)"):
+        kernels.warm_up()
+
+
 def _load_all(files: list[Path]) -> list[LoadedScenario]:
     return [load_scenario(f) for f in files]
 
@@ -249,6 +261,7 @@ def run_cmd(
             _config(paths, seed, horizon, workers, scheduler, cluster),
             check_memory=not ignore_memory_check,
         )
+        _warm_kernels(config, quiet)
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
@@ -326,6 +339,7 @@ def compare_cmd(
                 _config(paths, seed, horizon, workers, scheduler, cluster),
                 check_memory=True,
             )
+            _warm_kernels(config, quiet)
             for item in loaded:
                 bar = _Progress(item.scenario.name, quiet)
                 try:

@@ -48,6 +48,7 @@ __all__ = [
     "run",
     "run_block",
     "simulate_oil",
+    "uses_compiled",
 ]
 
 DEFAULT_PATHS = 20_000
@@ -609,6 +610,14 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def uses_compiled(config: RunConfig) -> bool:
+    """Whether a run with ``config`` uses the compiled kernels: as asked, or by default from
+    :data:`simulator.kernels.COMPILED_MIN_PATHS` paths up."""
+    if config.compiled is not None:
+        return config.compiled
+    return config.paths >= kernels.COMPILED_MIN_PATHS
+
+
 def _tune_allocator() -> None:
     """Keep large freed blocks in the heap (glibc only).
 
@@ -663,9 +672,7 @@ def run(
         portfolio.check_assets(scenario)
         exposures = portfolio.exposures()
         tail_size = PortfolioSummary.tail_size_for(config.paths)
-    compiled = (
-        config.paths >= kernels.COMPILED_MIN_PATHS if config.compiled is None else config.compiled
-    )
+    compiled = uses_compiled(config)
     if compiled and config.scheduler is None:
         kernels.warm_up()  # compile or load the kernels once, before workers fork
     started = dt.datetime.now(dt.UTC)
