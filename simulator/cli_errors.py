@@ -13,17 +13,9 @@ from collections.abc import Iterator
 
 import typer
 
-from simulator.errors import SimulatorError
+from simulator.errors import SimulatorError, one_line
 
 __all__ = ["handle_errors", "one_line"]
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: control characters (line breaks, NUL, ...) shown escaped."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
 
 
 def _say(line: str) -> None:

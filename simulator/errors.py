@@ -13,7 +13,16 @@ __all__ = [
     "ScenarioError",
     "SimulatorError",
     "SimulatorWarning",
+    "one_line",
 ]
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters (line breaks, NUL, ...) shown escaped."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 class SimulatorError(Exception):
@@ -63,7 +72,8 @@ class ScenarioError(InputError):
         if self.file is not None:
             where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [p for p in (where, self.field) if p]
-        return ": ".join([*parts, self.message])
+        # One line even when a key or value from the file holds a line break.
+        return one_line(": ".join([*parts, self.message]))
 
 
 class RuntimeFailure(SimulatorError):

@@ -1427,6 +1427,16 @@ def test_regression_portfolio_constructor_error(tmp_path: Path) -> None:
     check_error(info.value, path)
 
 
+def test_regression_portfolio_position_name_with_a_line_break(tmp_path: Path) -> None:
+    """A position named by a line break is echoed in the field: escaped, one line."""
+    path = tmp_path / "book.yaml"
+    path.write_text('positions: {"\\n": {}}\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_portfolio(path)
+    check_error(info.value, path)
+    assert "positions.\\n: give exactly one of" in str(info.value)
+
+
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\ufffe"])
 def test_regression_forbidden_character_message_has_two_lines(tmp_path: Path, char: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + f"x: a{char}b\n")
