@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator import kernels
 from simulator import scenario as sc
 from simulator.errors import RuntimeFailure
-from simulator.kernels import add_decaying, offset_response
+from simulator.kernels import add_decaying, event_effects, offset_response
 from simulator.streams import Streams
 
 __all__ = [
@@ -146,7 +145,7 @@ def _effects(
                 until = start + draws.duration[hit]
             if draws.ramp is not None:
                 profile, shape = "ramp", draws.ramp[hit]
-    kernels.event_effects(
+    event_effects(
         hit,
         start,
         out.supply_mbd,

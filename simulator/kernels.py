@@ -944,31 +944,32 @@ def event_effects(
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel now, e.g. before forking workers."""
     with compiled():
-        _warm_up()
-
-
-def _warm_up() -> None:
-    target = np.zeros((1, 2))
-    one = np.ones(1)
-    add_decaying(target, np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
-    offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
-    histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
-    z1 = np.zeros((1, 1))
-    ar1_paths(z1, one)
-    flags = np.zeros((1, 2), bool)
-    event_effects(
-        np.zeros(1, np.int64), np.zeros(1, np.int64), target, flags, flags[:, :1], profile="step"
-    )
-    oil_paths(np.zeros((2, 1, 1)), one, z1, z1, one, one, one, one, target, target, one)
-    combine_assets(
-        np.zeros((1, 1, 1)),
-        np.ones((1, 1)),
-        one,
-        np.zeros((1, 1), bool),
-        np.zeros((1, 1)),
-        target,
-        target,
-        np.zeros((1, 3)),
-        np.zeros(1),
-        target,
-    )
+        target = np.zeros((1, 2))
+        one = np.ones(1)
+        add_decaying(target, np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
+        offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
+        histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
+        z1 = np.zeros((1, 1))
+        ar1_paths(z1, one)
+        flags = np.zeros((1, 2), bool)
+        event_effects(
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            target,
+            flags,
+            flags[:, :1],
+            profile="step",
+        )
+        oil_paths(np.zeros((2, 1, 1)), one, z1, z1, one, one, one, one, target, target, one)
+        combine_assets(
+            np.zeros((1, 1, 1)),
+            np.ones((1, 1)),
+            one,
+            np.zeros((1, 1), bool),
+            np.zeros((1, 1)),
+            target,
+            target,
+            np.zeros((1, 3)),
+            np.zeros(1),
+            target,
+        )

@@ -263,13 +263,7 @@ class Histogram:
     @classmethod
     def of(cls, kind: Literal["log", "linear"], x: np.ndarray) -> Histogram:
         """Histogram of ``x``, shape ``(n_paths, n_dates)``, per date."""
-        width, half = BIN_WIDTH[kind], HALF_RANGE[kind]
-        n_bins = round(2 * half / width)
-        n_dates = x.shape[1]
-        low, high = np.empty(n_dates), np.empty(n_dates)
-        days = np.arange(n_dates)
-        counts, lo = kernels.numpy_histogram_days(x, days, half, width, n_bins, low, high)
-        return cls(kind, _compact(counts, x.shape[0]), lo, low, high)
+        return cls.of_days(kind, x, np.arange(x.shape[1]))
 
     @classmethod
     def of_days(

@@ -1419,22 +1419,23 @@ def test_regression_yaml_constructor_errors_escape(tmp_path: Path, text: str) ->
     assert result.exit_code == 2
 
 
-def test_regression_portfolio_constructor_error(tmp_path: Path) -> None:
+def _portfolio_error(tmp_path: Path, text: str) -> ScenarioError:
     path = tmp_path / "book.yaml"
-    path.write_text("positions: {brent: {notional_usd: !!float x}}\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_portfolio(path)
     check_error(info.value, path)
+    return info.value
+
+
+def test_regression_portfolio_constructor_error(tmp_path: Path) -> None:
+    _portfolio_error(tmp_path, "positions: {brent: {notional_usd: !!float x}}\n")
 
 
 def test_regression_portfolio_position_name_with_a_line_break(tmp_path: Path) -> None:
     """A position named by a line break is echoed in the field: escaped, one line."""
-    path = tmp_path / "book.yaml"
-    path.write_text('positions: {"\\n": {}}\n', encoding="utf-8")
-    with pytest.raises(ScenarioError) as info:
-        load_portfolio(path)
-    check_error(info.value, path)
-    assert "positions.\\n: give exactly one of" in str(info.value)
+    error = _portfolio_error(tmp_path, 'positions: {"\\n": {}}\n')
+    assert "positions.\\n: give exactly one of" in str(error)
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\ufffe"])
