@@ -533,9 +533,11 @@ def _blocks_in_order(
                 nxt += 1
             yield pending.pop(i).result()
     except BaseException:
-        # Interrupted or failed: drop queued blocks and do not wait for running ones.
+        # Interrupted or failed: drop queued blocks and do not wait for running ones. The
+        # workers are listed first: shutdown() forgets them (``_processes`` becomes None).
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in procs:
             proc.terminate()
         raise
     else:
