@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from simulator.errors import InputError, RuntimeFailure
+from simulator.errors import InputError, RuntimeFailure, SimulationFailure
 
 __all__ = ["dask_blocks"]
 
@@ -69,6 +69,8 @@ def dask_blocks(
             future = pending.pop(i)
             try:
                 result = future.result()
+            except SimulationFailure:
+                raise  # the scenario's own failure, as on this machine
             except Exception as exc:
                 raise RuntimeFailure(f"block {i} failed on the cluster: {exc}") from None
             future.release()

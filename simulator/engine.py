@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from simulator import kernels, processes
 from simulator import scenario as sc
 from simulator.assets import simulate_assets
-from simulator.errors import InputError, RuntimeFailure
+from simulator.errors import InputError, SimulationFailure
 from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_log_price
 from simulator.portfolio import LoadedPortfolio, PortfolioSummary, position_pnl
 from simulator.reduce import EXACT_BUDGET_VALUES, CrossMoments, SeriesSpec, SeriesSummary
@@ -222,7 +222,7 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
         + jumps.calm_variance_per_day()
     )
     if not (high <= math.log(1e6) and low > -math.inf):  # NaN fails both
-        raise RuntimeFailure(
+        raise SimulationFailure(
             "Brent left the range (0, 1e6) USD/bbl on some path: check oil.long_term.drift, "
             "the volatilities and oil.jumps.size"
         )
@@ -392,7 +392,7 @@ def run_block(
         for spec, extreme in zip(specs[1:], assets.extreme, strict=True):
             limit = 50.0 if spec.kind == "log" else 1e6  # a factor e^50, or 10,000 points of yield
             if not extreme <= limit:  # NaN or inf fail too
-                raise RuntimeFailure(
+                raise SimulationFailure(
                     f"assets.{spec.name}: the simulated path left any plausible range (moves "
                     f"beyond {'a factor e^50' if spec.kind == 'log' else '1e6 bp'}); check its "
                     "vol, drift and loadings"
@@ -695,8 +695,8 @@ def run(
             done += part.n_paths
             if progress is not None:
                 progress(done, config.paths)
-    except RuntimeFailure as exc:  # a path blew up: say which scenario file
-        raise RuntimeFailure(f"{loaded.path}: {exc}") from None
+    except SimulationFailure as exc:  # a path blew up: say which scenario file
+        raise SimulationFailure(f"{loaded.path}: {exc}") from None
     assert total is not None
     wall = time.perf_counter() - t0
     return RunResult(

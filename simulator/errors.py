@@ -11,6 +11,7 @@ __all__ = [
     "InputError",
     "RuntimeFailure",
     "ScenarioError",
+    "SimulationFailure",
     "SimulatorError",
     "SimulatorWarning",
     "one_line",
@@ -80,6 +81,11 @@ class RuntimeFailure(SimulatorError):
     """A failure while running a valid request: numerical blow-up, I/O error (exit code 1)."""
 
     exit_code = 1
+
+
+class SimulationFailure(RuntimeFailure):
+    """A valid scenario whose simulated paths fail (a price or an asset leaves any plausible
+    range): :func:`simulator.engine.run` adds which scenario file it was (exit code 1)."""
 
 
 class SimulatorWarning(UserWarning):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulator import scenario as sc
-from simulator.errors import RuntimeFailure
+from simulator.errors import SimulationFailure
 from simulator.kernels import add_decaying, event_effects, offset_response
 from simulator.streams import Streams
 
@@ -214,7 +214,7 @@ def draw_events(
             if spec.risk_premium is not None:
                 ratio = 1.0 + draws.premium[hit] / spot[hit]
                 if np.any(ratio <= 0.05):
-                    raise RuntimeFailure(
+                    raise SimulationFailure(
                         f"events.{name}.risk_premium.size: a draw of "
                         f"{draws.premium[hit].min():g} USD/bbl would take Brent below 5% of "
                         "its spot price; narrow the distribution"
@@ -292,7 +292,7 @@ def supply_to_log_price(
     """
     share = net_mbd / demand_mbd[:, None]
     if np.any(share <= -0.95):
-        raise RuntimeFailure(
+        raise SimulationFailure(
             "events remove more than 95% of world supply on some path; "
             "check the events' supply.change against physical.world_demand"
         )

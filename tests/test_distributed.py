@@ -109,7 +109,7 @@ def test_unreachable_scheduler_is_a_runtime_failure() -> None:
     port = _free_port()
     t0 = time.perf_counter()
     with pytest.raises(
-        RuntimeFailure, match=rf"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
+        RuntimeFailure, match=rf"^cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"
     ):
         run(loaded, RunConfig(paths=1000, seed=1, scheduler=f"tcp://127.0.0.1:{port}"))
     assert time.perf_counter() - t0 < 60
