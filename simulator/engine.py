@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import dataclasses
 import datetime as dt
+import functools
 import math
 import multiprocessing
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from simulator import kernels, processes
 from simulator import scenario as sc
@@ -374,7 +375,7 @@ def run_block(
     more CPU and 25% more wall time in one process on 2 cores) and compete with the other
     workers.
     """
-    with threadpool_limits(limits=1, user_api="blas"), kernels.compiled(compiled):
+    with _threadpools().limit(limits=1, user_api="blas"), kernels.compiled(compiled):
         streams = Streams(seed, block)
         oil = simulate_oil(scenario, streams, n_paths, n_steps)
         assets = simulate_assets(
@@ -618,6 +619,13 @@ def uses_compiled(config: RunConfig) -> bool:
     if config.compiled is not None:
         return config.compiled
     return config.paths >= kernels.COMPILED_MIN_PATHS
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS and OpenMP pools, found once: looking them up lists every loaded
+    library (about 1 ms with numba loaded), which every block would otherwise repeat."""
+    return ThreadpoolController()
 
 
 def _tune_allocator() -> None:

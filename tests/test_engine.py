@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import SCENARIOS, event, q
+from threadpoolctl import threadpool_info
 
+import simulator.engine as engine
 from simulator.engine import (
     RunConfig,
     block_sizes,
@@ -324,3 +326,26 @@ def test_compiled_and_numpy_kernels_give_the_same_statistics_to_rounding() -> No
     np.testing.assert_allclose(
         fast.summary.daily.correlation(), slow.summary.daily.correlation(), atol=1e-12
     )
+
+
+def test_a_block_runs_with_one_blas_thread(
+    write_scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks are thin matrix products: BLAS threads would only compete with the workers."""
+    seen: list[int] = []
+    real = engine.simulate_oil
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "simulate_oil", spy)
+    # The pools are looked up once per process; look again, so that BLAS libraries other
+    # tests loaded since (scipy's) are among them, as they are when a run starts.
+    engine._threadpools.cache_clear()
+    loaded = load(write_scenario)
+    for _ in range(2):  # the cached pool lookup limits the second block too
+        run_block(loaded.scenario, 1, 0, 10, 5, [5], False)
+    if not seen:
+        pytest.skip("numpy here has no BLAS library threadpoolctl can see")
+    assert set(seen) == {1}
