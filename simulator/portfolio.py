@@ -13,7 +13,10 @@ A portfolio file::
 
 A price position's P&L is ``notional * (level_h / level_0 - 1)``; a yield position's is
 ``-dv01 * change_in_bp`` (a long bond loses when yields rise), with
-``dv01 = notional * duration / 10_000`` when given by notional and duration.
+``dv01 = notional * duration / 10_000`` when given by notional and duration. Yield
+positions earn no carry or coupon (price positions carry their assets' drift). VaR and
+expected shortfall are losses measured from zero P&L, not from the mean: the expected
+P&L over the horizon is in them.
 
 P&L statistics merge across blocks like the other series. VaR and expected shortfall
 are computed exactly from the worst paths, which every block keeps (with each asset's

@@ -16,7 +16,7 @@ block order, so a run's numbers do not depend on where blocks ran.
 Standard errors: the mean's is ``s / sqrt(n)``; the standard deviation's uses the fourth
 moment, ``sqrt((m4 - m2^2) / (4 m2 n))``; a probability's is ``sqrt(p (1 - p) / n)``; a
 quantile's is the half-width of the distribution-free interval
-``(Q(p - s_p) - Q(p + s_p)) / 2`` with ``s_p = sqrt(p (1 - p) / n)``, which estimates
+``(Q(p + s_p) - Q(p - s_p)) / 2`` with ``s_p = sqrt(p (1 - p) / n)``, which estimates
 ``sqrt(p (1 - p) / n) / f(Q(p))`` without a density estimate.
 """
 

@@ -534,8 +534,9 @@ def _portfolio(result: RunResult) -> list[_Block]:
     blocks += [
         _Heading("P&L"),
         _Para(
-            "P&L in USD (losses negative; VaR and expected shortfall are positive losses), "
-            "± one Monte Carlo standard error."
+            "P&L in USD (losses negative; VaR and expected shortfall are positive losses "
+            "measured from zero P&L, so the expected P&L is in them; yield positions are DV01 "
+            "times the yield change, without carry), ± one Monte Carlo standard error."
         ),
         _Table(header, tuple(table)),
     ]

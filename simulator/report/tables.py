@@ -181,8 +181,9 @@ def portfolio_markdown(result: RunResult) -> str:
     out = [
         f"# Portfolio '{p.name}' under {result.scenario.name}\n\n",
         f"{p.description}\n\n" if p.description else "",
-        "P&L in USD (losses negative; VaR and ES are positive losses), "
-        "± one Monte Carlo standard error.\n\n",
+        "P&L in USD (losses negative; VaR and ES are positive losses measured from zero "
+        "P&L, so the expected P&L is in them; yield positions are DV01 times the yield "
+        "change, without carry), ± one Monte Carlo standard error.\n\n",
     ]
     header = [
         "horizon (trading days)",
@@ -196,7 +197,7 @@ def portfolio_markdown(result: RunResult) -> str:
         "ES 99%",
     ]
     rows = []
-    for i, h in enumerate(book.horizons):
+    for h in book.horizons:
         stats = {s: (v, e) for a, hh, s, v, e in book.rows() if hh == int(h) and a == "portfolio"}
         rows.append(
             [str(int(h))]
@@ -205,7 +206,6 @@ def portfolio_markdown(result: RunResult) -> str:
                 for k in ("mean", "p05", "p50", "p95", "var_95", "es_95", "var_99", "es_99")
             ]
         )
-        del i
     out.append(markdown_table(header, rows))
     last = len(book.horizons) - 1
     out.append(f"\n## Contributions to expected shortfall at {int(book.horizons[last])} days\n\n")
@@ -218,5 +218,9 @@ def portfolio_markdown(result: RunResult) -> str:
         c95, s95 = risk95[f"es_95_contribution:{name}"]
         c99, s99 = risk99[f"es_99_contribution:{name}"]
         rows.append([name, size, f"{c95:,.0f} ± {s95:,.0f}", f"{c99:,.0f} ± {s99:,.0f}"])
-    out.append(markdown_table(["position", "exposure (USD)", "ES 95% share", "ES 99% share"], rows))
+    out.append(
+        markdown_table(
+            ["position", "exposure (USD)", "ES 95% share (USD)", "ES 99% share (USD)"], rows
+        )
+    )
     return "".join(out)
