@@ -36,8 +36,9 @@ from simulator.engine import (
     uses_compiled,
 )
 from simulator.errors import InputError, ScenarioError
-from simulator.output import write_run
+from simulator.output import check_out, write_run
 from simulator.portfolio import LoadedPortfolio, load_portfolio
+from simulator.reduce import EXACT_BUDGET_VALUES
 from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
@@ -52,8 +53,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# No emoji codes: a location such as "file.yaml:100:" must not print as a symbol.
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -159,6 +161,37 @@ def _prepare(
     return loaded, book, config
 
 
+def _notes(loaded: list[LoadedScenario], config: RunConfig, quiet: bool) -> None:
+    """Say which report horizons a shorter horizon drops (the run reports up to its end)."""
+    if quiet:
+        return
+    for item in loaded:
+        s = item.scenario
+        steps = config.horizon_days or s.horizon_days
+        dropped = [h for h in s.report_horizons_days if h > steps]
+        if dropped:
+            err.print(
+                f"Note: {item.scenario.name}: report horizons "
+                f"{', '.join(map(str, dropped))} are beyond the {steps}-day horizon; reporting "
+                f"{', '.join(map(str, s.horizons(steps)))}",
+                markup=False,
+            )
+
+
+def _paths_note(result: RunResult, target: Path, quiet: bool) -> None:
+    """Say when a run kept no per-path values (no paths.npz: it cannot be re-compared)."""
+    if quiet or (target / "paths.npz").exists():
+        return
+    per_path = len(result.horizons) * (len(result.summary.series) + (result.portfolio is not None))
+    err.print(
+        f"Note: no paths.npz: {result.summary.n_paths:,} paths x {per_path} values exceed the "
+        f"budget of {EXACT_BUDGET_VALUES:,} per-path values, so quantiles come from histograms "
+        f"(within 0.1%) and `sim compare` cannot reuse this directory (it can up to "
+        f"{EXACT_BUDGET_VALUES // per_path:,} paths)",
+        markup=False,
+    )
+
+
 def _warm_kernels(config: RunConfig, quiet: bool) -> None:
     """Load the compiled kernels before the first progress bar can appear: the first run
     after installing compiles them, which takes several seconds with nothing else to show."""
@@ -261,6 +294,8 @@ def run_cmd(
             _config(paths, seed, horizon, workers, scheduler, cluster),
             check_memory=not ignore_memory_check,
         )
+        check_out(out_dir)
+        _notes(loaded, config, quiet)
         _warm_kernels(config, quiet)
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
@@ -269,6 +304,7 @@ def run_cmd(
             finally:
                 bar.close()
             target = write_run(result, out_dir, force=force)
+            _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))
                 out.print(
@@ -310,7 +346,7 @@ def compare_cmd(
     scenarios/sanctions_lifted.yaml --reference deal_reached
     --weights deal_reached=0.3,talks_fail=0.4,sanctions_lifted=0.3
     """
-    from simulator.compare import check_comparable, compare, parse_weights
+    from simulator.compare import check_comparable, check_reference, compare, parse_weights
     from simulator.output import manifest, write_comparison
     from simulator.report.compare_report import terminal_table
     from simulator.samples import Sample
@@ -332,6 +368,7 @@ def compare_cmd(
             if portfolio is not None:
                 raise InputError("--portfolio applies to scenario files; runs keep their own")
             samples = [Sample.from_directory(p) for p in items]
+            names = [s.name for s in samples]
         else:
             loaded, book, config = _prepare(
                 items,
@@ -339,6 +376,13 @@ def compare_cmd(
                 _config(paths, seed, horizon, workers, scheduler, cluster),
                 check_memory=True,
             )
+            names = [item.scenario.name for item in loaded]
+        # Options and --out are checked before anything runs.
+        check_reference(reference, names)
+        blend, note = parse_weights(weights, names) if weights else (None, None)
+        check_out(out_dir)
+        if not all(dirs):
+            _notes(loaded, config, quiet)
             _warm_kernels(config, quiet)
             for item in loaded:
                 bar = _Progress(item.scenario.name, quiet)
@@ -348,8 +392,6 @@ def compare_cmd(
                     bar.close()
                 samples.append(Sample.from_result(result, manifest(result, Path("."), [])))
         check_comparable(samples, [str(p) for p in items])
-        names = [s.name for s in samples]
-        blend, note = parse_weights(weights, names) if weights else (None, None)
         if note and not quiet:
             err.print(f"Note: {note}", markup=False)
         comparison = compare(samples, reference, blend, note)

@@ -37,6 +37,7 @@ __all__ = [
     "N_BATCHES",
     "Comparison",
     "check_comparable",
+    "check_reference",
     "compare",
     "parse_weights",
     "statistics",
@@ -107,7 +108,9 @@ def statistics(
 def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | None]:
     """Parse ``a=0.3,b=0.7`` into weights over ``names``.
 
-    Returns the weights (missing scenarios get 0) and a note when they were normalised.
+    Every compared scenario needs a weight (0 leaves it out of the blend), so that a
+    forgotten name is not silently weighted 0. Returns the weights and a note when they
+    were normalised.
 
     Raises
     ------
@@ -115,6 +118,7 @@ def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | 
         Malformed text, unknown names, negative or non-finite weights, or all zero.
     """
     weights = dict.fromkeys(names, 0.0)
+    given: set[str] = set()
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         name, sep, value = part.partition("=")
         name = name.strip()
@@ -131,6 +135,13 @@ def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | 
         if not math.isfinite(w) or w < 0:
             raise InputError(f"--weights: the weight of {name} must be a finite number >= 0")
         weights[name] = w
+        given.add(name)
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise InputError(
+            f"--weights: no weight for {', '.join(missing)}; give every compared scenario one "
+            "(0 leaves it out of the blend)"
+        )
     total = sum(weights.values())
     if total <= 0:
         raise InputError("--weights: at least one weight must be positive")
@@ -139,6 +150,22 @@ def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | 
         note = f"weights summed to {total:g}; normalised to 1"
         weights = {k: v / total for k, v in weights.items()}
     return weights, note
+
+
+def check_reference(reference: str | None, names: list[str]) -> str:
+    """The reference scenario: ``reference``, or the first of ``names``.
+
+    Raises
+    ------
+    InputError
+        ``reference`` is not one of ``names``.
+    """
+    ref = reference or names[0]
+    if ref not in names:
+        raise InputError(
+            f"--reference '{ref}' is not one of the compared scenarios ({', '.join(names)})"
+        )
+    return ref
 
 
 def check_comparable(samples: list[Sample], labels: list[str]) -> None:
@@ -249,11 +276,7 @@ def compare(
         Scenario -> blend weight (summing to 1), or ``None`` for no blend.
     """
     names = [s.name for s in samples]
-    ref = reference or names[0]
-    if ref not in names:
-        raise InputError(
-            f"--reference '{ref}' is not one of the compared scenarios ({', '.join(names)})"
-        )
+    ref = check_reference(reference, names)
     is_paired = paired(samples)
     result = Comparison(samples, ref, weights, weights_note, is_paired)
     first = samples[0]

@@ -31,7 +31,33 @@ from simulator.portfolio import describe
 from simulator.samples import series_meta
 from simulator.streams import BIT_GENERATOR
 
-__all__ = ["atomic_directory", "manifest", "target_directory", "write_run"]
+__all__ = ["atomic_directory", "check_out", "manifest", "target_directory", "write_run"]
+
+
+def check_out(out: Path) -> None:
+    """Check, before anything runs, that results can be written under ``out``.
+
+    Makes and removes a temporary directory in ``out``'s nearest existing ancestor (so a
+    read-only or virtual file system fails here, not after the simulation); creates
+    nothing that stays.
+
+    Raises
+    ------
+    InputError
+        ``out`` or an ancestor is a file, or the nearest existing ancestor is not writable.
+    """
+    try:
+        existing = out
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out} exists and is not a directory")
+        if not existing.is_dir():
+            raise InputError(f"--out {out}: {existing} is a file, not a directory")
+        probe = tempfile.mkdtemp(prefix=".sim-write-check-", dir=existing)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
 
 def target_directory(out: Path, name: str, force: bool) -> Path:

@@ -56,7 +56,7 @@ _Money = Annotated[float, Field(allow_inf_nan=False, ge=-1e13, le=1e13)]
 class Position(BaseModel):
     """One position: a notional or weight, and for yields a DV01 or a duration."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     notional_usd: _Money | None = None
     weight: Annotated[float, Field(allow_inf_nan=False, ge=-100, le=100)] | None = None
@@ -80,7 +80,7 @@ class Position(BaseModel):
 class Portfolio(BaseModel):
     """A book of positions in Brent and the scenario's assets."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Annotated[str, Field(pattern=sc.NAME_PATTERN)] = "portfolio"
     description: str = Field(default="", max_length=2000)

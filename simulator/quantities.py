@@ -80,7 +80,7 @@ _Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 class _QuantityBase(BaseModel):
     """Fields shared by every quantity: its unit and why it has this value."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     unit: str = Field(description="Unit of the quantity, e.g. 'USD/bbl' or 'mb/d'.")
     rationale: str = Field(min_length=3, max_length=400, description="One line: why this value.")

@@ -61,7 +61,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 # --------------------------------------------------------------------------- oil dynamics
@@ -369,7 +369,7 @@ class Scenario(_Strict):
 
     name: _Name
     description: str = Field(min_length=1, max_length=2000)
-    as_of: dt.date
+    as_of: dt.date = Field(strict=False)  # YAML gives a date, or an ISO string if quoted
     horizon_days: int = Field(default=126, ge=1, le=2520)
     report_horizons_days: list[Annotated[int, Field(ge=1, le=2520)]] = Field(
         default_factory=lambda: [5, 21, 63, 126], min_length=1, max_length=20
@@ -421,11 +421,18 @@ class Scenario(_Strict):
             raise _FieldError(("correlations",), "assets need a correlations section")
         if self.correlations is not None:
             names = ["brent", *self.assets]
+            seen: dict[frozenset[str], str] = {}
             for pair in self.correlations.pairs:
                 parts = pair.split("/")
                 if len(parts) != 2 or parts[0] == parts[1]:
                     raise _FieldError(
                         ("correlations", "pairs", pair), "a pair is written 'a/b' with a != b"
+                    )
+                earlier = seen.setdefault(frozenset(parts), pair)
+                if earlier != pair:
+                    raise _FieldError(
+                        ("correlations", "pairs", pair),
+                        f"the same pair as '{earlier}': give each correlation once",
                     )
                 for part in parts:
                     if part not in names:
@@ -653,7 +660,26 @@ def _merge(
     merged = dict(base)
     for key, value in child.items():
         sub = (*path, key)
+        if path == ("correlations", "pairs") and isinstance(key, str):
+            # 'b/a' in the child overrides (or removes) the base's 'a/b'.
+            reverse = "/".join(reversed(key.split("/")))
+            if reverse != key and reverse in merged and key not in merged:
+                merged[key] = merged.pop(reverse)
+                for k in [k for k in src.origin if k[: len(sub)] == (*path, reverse)]:
+                    del src.origin[k]
         if value is None and path in _REMOVABLE:
+            if key not in merged:
+                file, line = child_origin.get(sub, (None, None))
+                kind = {"correlations": "correlation pair"}.get(path[0], path[0].rstrip("s"))
+                guess = difflib.get_close_matches(str(key), [str(k) for k in merged], n=1)
+                hint = f"; did you mean '{guess[0]}'?" if guess else ""
+                raise ScenarioError(
+                    f"null removes an inherited {kind}, but the base file has no {kind} "
+                    f"'{key}'{hint}",
+                    file=file,
+                    field=".".join(map(str, sub)),
+                    line=line,
+                )
             merged.pop(key, None)
             for k in [k for k in src.origin if k[: len(sub)] == sub]:
                 del src.origin[k]
@@ -741,6 +767,8 @@ def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> 
         src.origin.pop((key,), None)
     origin.pop(("extends",), None)
     merged = _merge(base, data, (), src, origin)
+    if () in origin:  # a field missing from the merged document is this file's to give
+        src.origin[()] = origin[()]
     assert isinstance(merged, dict)
     return merged
 

@@ -412,6 +412,43 @@ def test_non_psd_matrix_with_strict_is_an_error(write_scenario: Callable[..., Pa
     )
 
 
+
+def test_a_pair_given_twice_is_an_error(write_scenario: Callable[..., Path]) -> None:
+    """'a/b' and 'b/a' are one correlation: two values for it cannot both hold."""
+    doc = scenario_doc(
+        {
+            "assets": {"a": asset("price")},
+            "correlations": correlations({"brent/a": 0.2, "a/brent": 0.3}),
+        }
+    )
+    path = write_scenario(doc=doc)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    line = line_of(path.read_text(encoding="utf-8"), "correlations:", "a/brent")
+    assert str(info.value) == (
+        f"{path}:{line}: correlations.pairs.a/brent: the same pair as 'brent/a': give each "
+        "correlation once"
+    )
+
+
+def test_a_child_overrides_or_removes_a_pair_written_the_other_way_round(
+    write_scenario: Callable[..., Path],
+) -> None:
+    base = scenario_doc(
+        {
+            "assets": {"a": asset("price"), "b": asset("price")},
+            "correlations": correlations({"brent/a": 0.2, "a/b": 0.1}),
+        }
+    )
+    write_scenario(doc=base, name="base.yaml")
+    head = "extends: base.yaml\ndescription: child\ncorrelations:\n  pairs:\n"
+    over = write_scenario(name="over.yaml", text=head + "    a/brent: 0.4\n")
+    _, m = correlation_matrix(load_scenario(over).scenario)
+    assert (m[0, 1], m[1, 2]) == (0.4, 0.1)
+    gone = write_scenario(name="gone.yaml", text=head + "    b/a: null\n")
+    _, m = correlation_matrix(load_scenario(gone).scenario)
+    assert (m[0, 1], m[1, 2]) == (0.2, 0.0)
+
 def test_nearest_correlation_reproduces_highams_example() -> None:
     """Higham (2002), section 4: the nearest correlation matrix to [[1,1,0],[1,1,1],[0,1,1]]
     has off-diagonals 0.7607 and 0.1573 (to 4 decimals)."""

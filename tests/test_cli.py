@@ -12,6 +12,8 @@ import typer
 import typer.main
 from conftest import SCENARIOS, event, q
 
+import simulator.cli
+import simulator.engine
 from simulator import __version__
 from simulator.cli import app
 from simulator.errors import RuntimeFailure
@@ -268,8 +270,7 @@ def test_wrong_type(runner: Any, write_scenario: Any, tmp_path: Path) -> None:
     path = write_scenario({"horizon_days": "abc"})
     line = next(i for i, s in enumerate(path.read_text().splitlines(), 1) if "horizon_days" in s)
     assert _fails(runner, tmp_path / "out", path) == (
-        f"Error: {path}:{line}: horizon_days: Input should be a valid integer, unable to parse "
-        "string as an integer, got 'abc'"
+        f"Error: {path}:{line}: horizon_days: Input should be a valid integer, got 'abc'"
     )
 
 
@@ -400,3 +401,88 @@ def test_list_shipped(runner: Any) -> None:
     result = invoke(runner, "list", SCENARIOS)
     assert result.exit_code == 0, result.output
     assert "baseline" in result.stdout
+
+
+def test_an_error_on_line_100_prints_the_number(runner: Any, write_scenario: Any) -> None:
+    """':100:' is a rich emoji code; the location must print as written."""
+    bad = write_scenario(text="\n" * 98 + "name: a\nname: b\n", name="bad.yaml")
+    result = invoke(runner, "validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {bad}:100: name: duplicate key (first defined on line 99)\n"
+
+
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Options that cannot work must be refused before any path is simulated."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the engine ran although an option was unusable")
+
+    monkeypatch.setattr(simulator.cli, "run", refuse)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ["--reference", "gamma"],
+            "--reference 'gamma' is not one of the compared scenarios (alpha, beta)",
+        ),
+        (
+            ["--weights", "alpha=0.3"],
+            "--weights: no weight for beta; give every compared scenario one (0 leaves it out "
+            "of the blend)",
+        ),
+        (
+            ["--weights", "alpha=0.3,betta=0.7"],
+            "--weights: 'betta' is not one of the compared scenarios (alpha, beta)",
+        ),
+    ],
+)
+def test_compare_checks_its_options_before_running(
+    runner: Any,
+    write_scenario: Any,
+    tmp_path: Path,
+    no_simulation: None,
+    option: list[str],
+    message: str,
+) -> None:
+    a = write_scenario({"name": "alpha"}, name="alpha.yaml")
+    b = write_scenario({"name": "beta"}, name="beta.yaml")
+    out = tmp_path / "out"
+    result = invoke(runner, "compare", a, b, *option, *FAST, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {message}\n"
+    assert empty(out)
+
+
+def test_a_shorter_horizon_notes_the_report_horizons_it_drops(
+    runner: Any, write_scenario: Any, tmp_path: Path
+) -> None:
+    path = write_scenario({"horizon_days": 126, "report_horizons_days": [5, 21, 63, 126]})
+    args = ["--paths", "200", "--workers", "1", "--horizon", "30", "--out", tmp_path / "out"]
+    result = invoke(runner, "run", path, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Note: mini: report horizons 63, 126 are beyond the 30-day horizon; reporting 5, 21, 30\n"
+    )
+    manifest = json.loads((tmp_path / "out" / "mini" / "manifest.json").read_text())
+    assert manifest["horizons_days"] == [5, 21, 30]
+
+
+def test_a_run_too_large_for_per_path_values_says_so(
+    runner: Any, write_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budget = 1_000  # values: 600 paths x 2 horizons x 1 series exceed it
+    monkeypatch.setattr(simulator.engine, "EXACT_BUDGET_VALUES", budget)
+    monkeypatch.setattr(simulator.cli, "EXACT_BUDGET_VALUES", budget)
+    path = write_scenario()
+    args = ["--paths", "600", "--workers", "1", "--out", tmp_path / "out"]
+    result = invoke(runner, "run", path, *args)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "out" / "mini" / "paths.npz").exists()
+    assert result.stderr == (
+        "Note: no paths.npz: 600 paths x 2 values exceed the budget of 1,000 per-path values, "
+        "so quantiles come from histograms (within 0.1%) and `sim compare` cannot reuse this "
+        "directory (it can up to 500 paths)\n"
+    )

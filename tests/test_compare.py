@@ -218,13 +218,13 @@ def test_unequal_weight_blend_is_the_weighted_mixture(blend_inputs: tuple[Sample
 
 
 def test_parse_weights_normalises_with_a_note() -> None:
-    weights, note = parse_weights("a=1, b=3", ["a", "b", "c"])
+    weights, note = parse_weights("a=1, b=3, c=0", ["a", "b", "c"])
     assert weights == {"a": 0.25, "b": 0.75, "c": 0.0}
     assert note == "weights summed to 4; normalised to 1"
     weights, note = parse_weights("a=0.3,b=0.7", ["a", "b"])
     assert weights == {"a": 0.3, "b": 0.7}
     assert note is None
-    assert parse_weights("b=1", ["a", "b"]) == ({"a": 0.0, "b": 1.0}, None)
+    assert parse_weights("a=0,b=1", ["a", "b"]) == ({"a": 0.0, "b": 1.0}, None)
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,16 @@ def test_parse_weights_normalises_with_a_note() -> None:
         ("a=nan", "--weights: the weight of a must be a finite number >= 0"),
         ("b=inf", "--weights: the weight of b must be a finite number >= 0"),
         ("a=0,b=0", "--weights: at least one weight must be positive"),
-        ("", "--weights: at least one weight must be positive"),
+        (
+            "",
+            "--weights: no weight for a, b; give every compared scenario one (0 leaves it "
+            "out of the blend)",
+        ),
+        (
+            "b=1",
+            "--weights: no weight for a; give every compared scenario one (0 leaves it out "
+            "of the blend)",
+        ),
     ],
 )
 def test_parse_weights_errors(text: str, message: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import minimal_doc
 
+import simulator.cli
 from simulator.cli import app
 
 FAST = ["--paths", "200", "--horizon", "5", "--workers", "1", "--quiet"]
@@ -62,7 +63,17 @@ def _writes_despite_chmod(directory: Path) -> bool:
 # --------------------------------------------------------------------------- unwritable --out
 
 
-def test_read_only_output_directory(runner: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad --out must be refused before any path is simulated."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the engine ran although --out was unusable")
+
+    monkeypatch.setattr(simulator.cli, "run", refuse)
+
+
+def test_read_only_output_directory(runner: Any, tmp_path: Path, no_simulation: None) -> None:
     path = scenario(tmp_path)
     out = tmp_path / "ro"
     out.mkdir()
@@ -74,53 +85,58 @@ def test_read_only_output_directory(runner: Any, tmp_path: Path) -> None:
                 "see the --out-under-a-file and /proc tests"
             )
         result = invoke(runner, "run", path, *FAST, "--out", out)
-        assert result.exit_code in (1, 2)
-        line = one_error_line(result)
-        assert str(out) in line
+        assert result.exit_code == 2
+        assert (
+            one_error_line(result) == f"Error: --out {out}: cannot write there (Permission denied)"
+        )
         assert list(out.iterdir()) == []
     finally:
         out.chmod(0o755)
 
 
-def test_out_is_a_file(runner: Any, tmp_path: Path) -> None:
+def test_out_is_a_file(runner: Any, tmp_path: Path, no_simulation: None) -> None:
     path = scenario(tmp_path)
     afile = tmp_path / "afile"
     afile.write_text("not a directory")
     result = invoke(runner, "run", path, *FAST, "--out", afile)
     assert result.exit_code == 2
-    assert str(afile) in one_error_line(result)
+    assert one_error_line(result) == f"Error: --out {afile} exists and is not a directory"
     assert afile.read_text() == "not a directory"
 
 
-def test_out_under_a_file(runner: Any, tmp_path: Path) -> None:
-    """--out somefile/sub: mkdir fails with ENOTDIR even for root."""
+def test_out_under_a_file(runner: Any, tmp_path: Path, no_simulation: None) -> None:
+    """--out somefile/sub: refused before the run, with the file named."""
     path = scenario(tmp_path)
     afile = tmp_path / "afile"
     afile.write_text("x")
     result = invoke(runner, "run", path, *FAST, "--out", afile / "sub")
-    assert result.exit_code in (1, 2)
-    line = one_error_line(result)
-    assert "afile" in line
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"Error: --out {afile / 'sub'}: {afile} is a file, not a directory"
+    )
     assert afile.read_text() == "x"
 
 
-def test_compare_out_under_a_file(runner: Any, tmp_path: Path) -> None:
+def test_compare_out_under_a_file(runner: Any, tmp_path: Path, no_simulation: None) -> None:
     a, b = scenario(tmp_path, name="alpha"), scenario(tmp_path, name="beta")
     afile = tmp_path / "afile"
     afile.write_text("x")
     result = invoke(runner, "compare", a, b, *FAST, "--out", afile / "sub")
-    assert result.exit_code in (1, 2)
-    assert "afile" in one_error_line(result)
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"Error: --out {afile / 'sub'}: {afile} is a file, not a directory"
+    )
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
-def test_out_under_proc(runner: Any, tmp_path: Path) -> None:
-    """/proc refuses new directories even for root."""
+def test_out_under_proc(runner: Any, tmp_path: Path, no_simulation: None) -> None:
+    """/proc refuses new directories even for root: found before the run, exit 2."""
     path = scenario(tmp_path)
     out = Path("/proc/self/sim-out")
     result = invoke(runner, "run", path, *FAST, "--out", out)
-    assert result.exit_code in (1, 2)
-    assert "/proc/self" in one_error_line(result)
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert line.startswith(f"Error: --out {out}: cannot write there ("), line
 
 
 def test_calibrate_out_under_a_file(runner: Any, tmp_path: Path) -> None:

@@ -312,8 +312,7 @@ BAD_FILES = {
     ),
     "weight_not_a_number": (
         "name: p\nvalue_usd: 1000\npositions:\n  sp500:\n    weight: abc\n",
-        "{file}:5: positions.sp500.weight: Input should be a valid number, unable to parse "
-        "string as a number, got 'abc'",
+        "{file}:5: positions.sp500.weight: Input should be a valid number, got 'abc'",
     ),
     "yield_without_dv01": (
         "name: p\npositions:\n  gold: {notional_usd: 1}\n  us10y: {notional_usd: 1000}\n",
