@@ -412,7 +412,6 @@ def test_non_psd_matrix_with_strict_is_an_error(write_scenario: Callable[..., Pa
     )
 
 
-
 def test_a_pair_given_twice_is_an_error(write_scenario: Callable[..., Path]) -> None:
     """'a/b' and 'b/a' are one correlation: two values for it cannot both hold."""
     doc = scenario_doc(
@@ -448,6 +447,7 @@ def test_a_child_overrides_or_removes_a_pair_written_the_other_way_round(
     gone = write_scenario(name="gone.yaml", text=head + "    b/a: null\n")
     _, m = correlation_matrix(load_scenario(gone).scenario)
     assert (m[0, 1], m[1, 2]) == (0.2, 0.0)
+
 
 def test_nearest_correlation_reproduces_highams_example() -> None:
     """Higham (2002), section 4: the nearest correlation matrix to [[1,1,0],[1,1,1],[0,1,1]]

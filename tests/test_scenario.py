@@ -255,10 +255,7 @@ def test_missing_base_file(write_scenario: Any) -> None:
     )
 
 
-
-def test_null_for_an_event_the_base_lacks_is_an_error(
-    write_scenario: Any, base_file: Path
-) -> None:
+def test_null_for_an_event_the_base_lacks_is_an_error(write_scenario: Any, base_file: Path) -> None:
     """A misspelt deletion would otherwise leave the inherited event in the model."""
     path = write_scenario(
         name="child.yaml", text=child_text("description: the child\nevents:\n  calmm: null\n")
@@ -288,6 +285,7 @@ def test_a_yaml_boolean_is_not_a_number(write_scenario: Any, value: str) -> None
     err = error_of(path)
     assert (err.field, err.line) == ("oil.spot.value", line_of(path, f"value: {value}"))
     assert err.message == f"Input should be a valid number, got {value in ('yes', 'true')}"
+
 
 def test_cyclic_extends(write_scenario: Any) -> None:
     a = write_scenario(name="a.yaml", text="name: a\nextends: b.yaml\n")
