@@ -17,8 +17,11 @@ from scipy import integrate, stats
 
 from simulator import processes
 from simulator.calibrate import kalman, regimes, varratio
+from simulator.calibrate.assets import asset_stats
 from simulator.calibrate.command import register
+from simulator.calibrate.data import PriceSeries, Window, detect_kind, parse_kind, read_prices
 from simulator.calibrate.facts import simulate_returns
+from simulator.errors import ScenarioError
 from simulator.scenario import OilModel
 
 # --------------------------------------------------------------------------- references
@@ -193,6 +196,135 @@ def test_variance_ratio_recovers_half_life_and_split() -> None:
     assert all(abs(v - 1.0) < 0.35 for v in vr.values())
 
 
+# --------------------------------------------------------------------------- cross-asset
+
+
+def _series(name: str, dates: np.ndarray, values: np.ndarray, file: str = "x.csv") -> PriceSeries:
+    return PriceSeries(name, file, dates, values, np.arange(2, values.size + 2))
+
+
+def _oil_and_yield(
+    rng: np.random.Generator, n: int, oil_vol: float, bp_vol: float, bp_drift: float, rho: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dates, Brent-like prices (USD/bbl) and a yield (percent) whose daily bp changes are
+    normal with annualised sd ``bp_vol``, drift ``bp_drift`` bp/year and correlation ``rho``
+    with oil's log returns; ``n + 1`` business days each."""
+    z = rng.standard_normal((2, n))
+    r = oil_vol / math.sqrt(252) * z[0]
+    dy = bp_drift / 252 + bp_vol / math.sqrt(252) * (rho * z[0] + math.sqrt(1 - rho**2) * z[1])
+    dates = np.busday_offset(np.datetime64("2015-01-02"), np.arange(n + 1), roll="forward")
+    oil = 70.0 * np.exp(np.r_[0.0, np.cumsum(r)])
+    yld = 3.0 + np.r_[0.0, np.cumsum(dy)] / 100.0  # percent; 1 bp = 0.01%
+    return dates, oil, yld
+
+
+def test_yield_moves_in_bp_and_recovers_vol_drift_correlation(tmp_path: Path) -> None:
+    """A FRED-style DGS10 file with known bp vol: vol and drift in bp/year, correlation of bp
+    changes with oil's log returns, all within 4 standard errors of the estimator."""
+    n, oil_vol, bp_vol, bp_drift, rho = 2500, 0.35, 90.0, -20.0, 0.3
+    dates, oil, yld = _oil_and_yield(np.random.default_rng(17), n, oil_vol, bp_vol, bp_drift, rho)
+    path = tmp_path / "dgs10.csv"
+    path.write_text(
+        "observation_date,DGS10\n"
+        + "".join(f"{d},{v:.6f}\n" for d, v in zip(dates, yld, strict=True))
+    )
+    a = asset_stats([_series("Price", dates, oil), read_prices(path)])
+    assert a.kinds == ["price", "yield"]
+    assert a.moves == ["log return", "bp"]
+    assert a.n == n
+    vol, drift, beta = a.vols[1], a.drifts[1], a.betas[1]
+    assert (vol.unit, drift.unit) == ("bp/year", "bp/year")
+    # Normal moves: se(sd) = sigma / sqrt(2n); se(mean * 252) = sigma * sqrt(252 / n).
+    assert abs(vol.value - bp_vol) < 4 * bp_vol / math.sqrt(2 * n)
+    assert abs(drift.value - bp_drift) < 4 * bp_vol * math.sqrt(252 / n)
+    assert abs(a.corr[0, 1] - rho) < 4 * (1 - rho**2) / math.sqrt(n)
+    # The reported se: sqrt((kurtosis - 1) / 2) times the normal one; sd of kurtosis sqrt(24/n).
+    assert vol.se / (bp_vol / math.sqrt(2 * n)) == pytest.approx(
+        1.0, abs=4 * 0.25 * math.sqrt(24 / n)
+    )
+    assert drift.se == pytest.approx(bp_vol * math.sqrt(252 / n), rel=4 / math.sqrt(2 * n))
+    # bp per 1% of oil, as a yield's beta_supply: rho * bp_vol / oil_vol / 100.
+    assert beta.unit == "bp per 1% move of Price"
+    beta_se = bp_vol * math.sqrt(1 - rho**2) / (oil_vol * math.sqrt(n)) / 100
+    assert abs(beta.value - rho * bp_vol / oil_vol / 100) < 4 * beta_se
+    # Oil itself is a price: log returns, annualised.
+    assert a.vols[0].unit == "annualised"
+    assert abs(a.vols[0].value - oil_vol) < 4 * oil_vol / math.sqrt(2 * n)
+
+
+def test_declared_kind_overrides_column_name() -> None:
+    """The same levels as a price (log returns) or, declared, as a yield (bp changes)."""
+    dates, oil, yld = _oil_and_yield(np.random.default_rng(3), 400, 0.3, 80.0, 0.0, 0.0)
+    series = [_series("Price", dates, oil), _series("Close", dates, yld)]
+    as_price = asset_stats(series)
+    as_yield = asset_stats(series, kinds=[None, "yield"])
+    assert as_price.kinds[1] == "price"
+    assert as_yield.kinds[1] == "yield"
+    assert as_yield.declared == [False, True]
+    dy = np.diff(yld) * 100
+    assert as_yield.vols[1].value == pytest.approx(dy.std(ddof=1) * math.sqrt(252), rel=1e-12)
+    lr = np.diff(np.log(yld))
+    assert as_price.vols[1].value == pytest.approx(lr.std(ddof=1) * math.sqrt(252), rel=1e-12)
+
+
+def test_no_move_spans_an_excluded_window() -> None:
+    """A 300 bp jump inside an excluded window leaves no trace in the yield's vol."""
+    dates, oil, yld = _oil_and_yield(np.random.default_rng(9), 600, 0.3, 80.0, 0.0, 0.0)
+    yld[300:] += 3.0
+    window = Window(dates[290], dates[310])
+    keep = (dates < window.start) | (dates > window.end)
+    series = [_series(name, dates[keep], v[keep]) for name, v in (("Price", oil), ("DGS10", yld))]
+    a = asset_stats(series, exclude=[window])
+    assert a.n == int(keep.sum()) - 2  # one move lost per segment
+    dy = np.diff(yld * 100)
+    dy = np.r_[dy[: 290 - 1], dy[311:]]
+    assert a.vols[1].value == pytest.approx(dy.std(ddof=1) * math.sqrt(252), rel=1e-12)
+
+
+def test_non_positive_price_is_refused_but_a_yield_may_be_negative() -> None:
+    dates, oil, yld = _oil_and_yield(np.random.default_rng(4), 100, 0.3, 80.0, 0.0, 0.0)
+    neg = yld - 3.5  # crosses zero
+    assert asset_stats([_series("Price", dates, oil), _series("DGS2", dates, neg)]).n == 100
+    with pytest.raises(ScenarioError) as info:
+        asset_stats([_series("Price", dates, oil), _series("Close", dates, neg, "spread.csv")])
+    j = int(np.flatnonzero(neg <= 0)[0])
+    assert str(info.value) == (
+        f"spread.csv:{j + 2}: Close: price {neg[j]:g} on {dates[j]} is not positive and a "
+        f"price moves in log returns: leave it out (--exclude {dates[j]}:{dates[j]}), or if "
+        "the series is a yield or spread in percent declare it (--kind spread.csv=yield)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        ("DGS10", "yield"),
+        ("dgs3mo", "yield"),
+        ("GS10", "yield"),
+        ("DFII10", "yield"),
+        ("T10Y2Y", "yield"),
+        ("Rate", "yield"),
+        ("US 10y yield", "yield"),
+        ("Price", "price"),
+        ("Close", "price"),
+        ("DTWEXBGS", "price"),
+        ("SP500", "price"),
+        ("DEXUSEU", "price"),
+    ],
+)
+def test_detect_kind(column: str, kind: str) -> None:
+    assert detect_kind(column) == kind
+
+
+def test_parse_kind() -> None:
+    assert parse_kind("DGS10=yield") == ("DGS10", "yield")
+    assert parse_kind("data/a=b.csv=Price") == ("data/a=b.csv", "price")
+    with pytest.raises(ScenarioError, match=r"^--kind: 'DGS10' is not SERIES=KIND"):
+        parse_kind("DGS10")
+    with pytest.raises(ScenarioError, match=r"^--kind: unknown kind 'bond' in 'x=bond': use one"):
+        parse_kind("x=bond")
+
+
 # --------------------------------------------------------------------------- end to end
 
 
@@ -255,6 +387,28 @@ def price_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return oil, usd
 
 
+#: Annualised sd of the synthetic DGS10 file's daily changes, bp/year.
+BP_VOL = 90.0
+
+
+@pytest.fixture(scope="module")
+def yield_file(
+    price_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int]:
+    """A FRED DGS10-style yield (percent) on the oil file's dates with normal daily changes
+    of sd ``BP_VOL / sqrt(252)`` bp, and its number of daily changes."""
+    oil, _ = price_files
+    dates = [line.split(",")[0] for line in oil.read_text().splitlines()[1:]]
+    dy = np.random.default_rng(6).normal(0.0, BP_VOL / math.sqrt(252), len(dates) - 1)
+    yld = 4.0 + np.r_[0.0, np.cumsum(dy)] / 100.0
+    path = tmp_path_factory.mktemp("yield") / "dgs10.csv"
+    path.write_text(
+        "observation_date,DGS10\n"
+        + "".join(f"{d},{v:.6f}\n" for d, v in zip(dates, yld, strict=True))
+    )
+    return path, dy.size
+
+
 @pytest.fixture
 def app() -> typer.Typer:
     app = typer.Typer(add_completion=False)
@@ -281,7 +435,7 @@ def test_cli_fragment_validates_as_oil_section(
     assert model.spot.mean() == pytest.approx(float(oil.read_text().splitlines()[-1].split(",")[1]))
     assert res.stdout.startswith(f"# Calibrated by: sim calibrate {oil} {usd} --since 2023-01-01")
     assert f"# Data: {oil} (column Price), 2023-01-02..2024-12-" in res.stdout
-    assert "DTWEXBGS: vol" in res.stdout
+    assert f"#   DTWEXBGS ({usd}): kind: price\n#     vol: {{value: " in res.stdout
     for name in (
         "qq.png",
         "acf_squared.png",
@@ -301,7 +455,11 @@ def test_cli_fragment_validates_as_oil_section(
 
 
 def test_cli_json_has_standard_errors(
-    price_files: tuple[Path, Path], app: typer.Typer, runner: object, tmp_path: Path
+    price_files: tuple[Path, Path],
+    yield_file: tuple[Path, int],
+    app: typer.Typer,
+    runner: object,
+    tmp_path: Path,
 ) -> None:
     oil, usd = price_files
     out = tmp_path / "calib.json"
@@ -311,6 +469,9 @@ def test_cli_json_has_standard_errors(
             "calibrate",
             str(oil),
             str(usd),
+            str(yield_file[0]),
+            "--kind",
+            "dgs10.csv=yield",
             "--json",
             "--weekly",
             "--split",
@@ -331,9 +492,22 @@ def test_cli_json_has_standard_errors(
     assert doc["oil"]["short_term.half_life"] == doc["kalman"]["half_life"]
     assert doc["variance_ratio"]["se"] == "block bootstrap over calendar years"
     assert set(doc["stylised_facts"]["history"]) >= {"h5_q05", "h126_q95"}
-    assert doc["command"].endswith("--split kalman --json")
+    assert doc["command"].endswith("--kind dgs10.csv=yield --split kalman --json")
     assert doc["assets"]["frequency"] == "weekly"
     assert doc["assets"]["series"][1]["beta_to_first"]["se"] > 0
+    usd_json, dgs10_json = doc["assets"]["series"][1:]
+    assert (usd_json["kind"], usd_json["moves"], usd_json["vol"]["unit"]) == (
+        "price",
+        "log return",
+        "annualised",
+    )
+    assert (dgs10_json["kind"], dgs10_json["kind_from"], dgs10_json["moves"]) == (
+        "yield",
+        "--kind",
+        "bp",
+    )
+    assert dgs10_json["vol"]["unit"] == dgs10_json["drift"]["unit"] == "bp/year"
+    assert dgs10_json["beta_to_first"]["unit"] == "bp per 1% move of Price"
     OilModel.model_validate(doc["oil_section"])
 
 
@@ -355,3 +529,50 @@ def test_cli_bad_split_is_one_line(
     res = runner.invoke(app, ["calibrate", str(oil), "--split", "vr"])  # type: ignore[attr-defined]
     assert res.exit_code == 2
     assert res.stderr == "Error: --split must be one of variance-ratio, kalman, got 'vr'\n"
+
+
+def test_cli_labels_a_yield_in_bp(
+    price_files: tuple[Path, Path],
+    yield_file: tuple[Path, int],
+    app: typer.Typer,
+    runner: object,
+) -> None:
+    """A DGS10 column is a yield: its vol and drift come out in bp/year, ready for a scenario's
+    kind: yield asset, with the vol within 4 se of the simulated one; a price stays annualised."""
+    oil, usd = price_files
+    dgs10, n = yield_file
+    res = runner.invoke(app, ["calibrate", str(oil), str(usd), str(dgs10), "-q"])  # type: ignore[attr-defined]
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    i = lines.index(
+        f"#   DGS10 ({dgs10}): kind: yield, in percent (by its column name; else --kind "
+        "DGS10=price)"
+    )
+    entry = yaml.safe_load("\n".join(line[5:] for line in lines[i + 1 : i + 3]))
+    assert entry["vol"]["unit"] == "bp/year"
+    assert entry["drift"]["unit"] == "bp/year"
+    assert abs(entry["vol"]["value"] - BP_VOL) < 4 * BP_VOL / math.sqrt(2 * n)
+    assert lines[i + 3].startswith("#     correlation Price/DGS10 ")
+    assert lines[i + 3].endswith(" bp per 1% move of Price")
+    j = lines.index(f"#   DTWEXBGS ({usd}): kind: price")
+    assert yaml.safe_load(lines[j + 1][5:].split("  #")[0])["vol"]["unit"] == "annualised"
+    assert "log moves" not in res.stdout
+
+
+def test_cli_refuses_a_yield_as_oil(
+    yield_file: tuple[Path, int], app: typer.Typer, runner: object
+) -> None:
+    dgs10, _ = yield_file
+    res = runner.invoke(app, ["calibrate", str(dgs10)])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert res.stderr == (
+        f"Error: {dgs10}: DGS10: a yield (by its column name; else --kind DGS10=price), not an "
+        "oil price: the oil model needs prices in USD/bbl; give the oil file first and this one "
+        "after it for its vol and drift in bp/year and its correlation with oil\n"
+    )
+    res = runner.invoke(app, ["calibrate", str(dgs10), "--kind", "Close=price"])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "Error: --kind: 'Close' names no file or column; the series are dgs10.csv (DGS10)\n"
+    )

@@ -41,7 +41,9 @@ def _command_line(files: list[Path], **options: object) -> str:
 def calibrate_cmd(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Price CSV files; the first is oil.", show_default=False),
+        typer.Argument(
+            help="CSV files: oil prices first, then other prices or yields.", show_default=False
+        ),
     ],
     column: Annotated[
         str | None, typer.Option("--column", help="Value column of the first file.")
@@ -67,6 +69,15 @@ def calibrate_cmd(
     weekly: Annotated[
         bool, typer.Option("--weekly", help="Cross-asset statistics on weekly returns.")
     ] = False,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="Declare a series' kind, SERIES=price|yield (repeatable); SERIES is a file or "
+            "its column. A price moves in log returns, a yield (in percent) in bp changes. "
+            "Default: yield for rate columns such as DGS10, else price.",
+        ),
+    ] = None,
     factor_correlation: Annotated[
         float,
         typer.Option("--factor-correlation", help="Factor correlation, held fixed (unidentified)."),
@@ -84,6 +95,10 @@ def calibrate_cmd(
 ) -> None:
     """Fit the oil: section of a scenario to daily prices; print it as YAML.
 
+    Files after the first (oil) get vols, drifts and correlations with oil for the assets:
+    and correlations: sections: prices in log returns, yields (e.g. FRED DGS10, percent)
+    in bp/year.
+
     Example: sim calibrate data/brent-daily.csv --since 2015-01-01
     --exclude 2020-01-01:2020-12-31 --charts calib/
     """
@@ -91,9 +106,10 @@ def calibrate_cmd(
     with handle_errors("Interrupted."):
         t0 = time.perf_counter()
         from simulator.calibrate.core import Options, calibrate
-        from simulator.calibrate.data import parse_window
+        from simulator.calibrate.data import parse_kind, parse_window
 
         windows = tuple(parse_window(w) for w in exclude or [])
+        kinds = tuple(parse_kind(k) for k in kind or [])
         options = Options(
             files=tuple(str(f) for f in files),
             column=column,
@@ -101,6 +117,7 @@ def calibrate_cmd(
             until=until,
             exclude=windows,
             weekly=weekly,
+            kinds=kinds,
             factor_correlation=factor_correlation,
             split=split,
             seed=seed,
@@ -115,6 +132,7 @@ def calibrate_cmd(
             until=until,
             exclude=exclude,
             weekly=weekly,
+            kind=kind,
             factor_correlation=factor_correlation or None,
             split=None if split == "variance-ratio" else split,
             json=as_json,

@@ -14,29 +14,53 @@ Steps, each in its own module:
 5. scale the chosen split to the calm-regime volatility and assemble the ``oil:`` section;
 6. simulate the fitted section with the engine and compare stylised facts and horizon
    spreads (:mod:`~simulator.calibrate.facts`);
-7. with several files, cross-asset statistics (:mod:`~simulator.calibrate.assets`).
+7. with several files, cross-asset statistics (:mod:`~simulator.calibrate.assets`): prices
+   in log returns, yields in bp changes, as the scenario's assets move.
+
+The oil file must be a price: a yield (detected from its column name, e.g. FRED's ``DGS10``,
+or declared with ``--kind``) is refused before any fitting, since the oil model is one of
+log prices in USD/bbl.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from simulator.calibrate.assets import AssetStats, asset_stats
-from simulator.calibrate.data import MIN_RETURNS, PriceSeries, Sample, Window, prepare, read_prices
+from simulator.calibrate.data import (
+    MIN_RETURNS,
+    PriceSeries,
+    Sample,
+    SeriesKind,
+    Window,
+    detect_kind,
+    prepare,
+    read_prices,
+    restrict,
+)
 from simulator.calibrate.facts import Facts, simulate_returns, stylised_facts
 from simulator.calibrate.jumps import ThresholdJumps, count_jumps
 from simulator.calibrate.kalman import TwoFactorFit, daily_return_variance, fit_two_factor
 from simulator.calibrate.mle import Estimate, delta_method
 from simulator.calibrate.regimes import ReturnFit, ReturnModel, filtered_stressed, fit_returns
 from simulator.calibrate.varratio import VRFit, fit_variance_ratio
-from simulator.errors import InputError
+from simulator.errors import InputError, ScenarioError
 from simulator.processes import DAYS_PER_YEAR
 
-__all__ = ["MODELS", "SPLITS", "Calibration", "Options", "calibrate", "oil_estimates"]
+__all__ = [
+    "MODELS",
+    "SPLITS",
+    "Calibration",
+    "Options",
+    "calibrate",
+    "oil_estimates",
+    "series_kinds",
+]
 
 #: Ways to split the daily variance between the factors (and fix the half-life).
 SPLITS = ("variance-ratio", "kalman")
@@ -68,6 +92,10 @@ class Options:
         Date windows to leave out (e.g. 2020).
     weekly
         Cross-asset statistics on weekly returns.
+    kinds
+        Declared kinds, ``(series, kind)`` pairs: ``series`` is a file (as given, or its
+        base name) or a value column, ``kind`` is ``"price"`` (log returns) or ``"yield"``
+        (in percent; bp changes). Undeclared series are detected by column name.
     factor_correlation
         Correlation of the two factors, held fixed (not identified from spot prices).
     split
@@ -85,6 +113,7 @@ class Options:
     until: str | None = None
     exclude: tuple[Window, ...] = ()
     weekly: bool = False
+    kinds: tuple[tuple[str, SeriesKind], ...] = ()
     factor_correlation: float = 0.0
     split: str = "variance-ratio"
     n_boot: int = 500
@@ -228,13 +257,44 @@ def oil_estimates(
     }
 
 
+def series_kinds(
+    series: list[PriceSeries], declared: tuple[tuple[str, SeriesKind], ...] = ()
+) -> list[SeriesKind | None]:
+    """The declared kind of each series, ``None`` where none was declared.
+
+    A declaration names a file (as given, or its base name) or a value column
+    (case-insensitive); a later declaration wins.
+
+    Raises
+    ------
+    ScenarioError
+        A declaration that names no series.
+    """
+    out: list[SeriesKind | None] = [None] * len(series)
+    for key, kind in declared:
+        hits = [
+            i
+            for i, s in enumerate(series)
+            if key in (s.file, Path(s.file).name) or key.lower() == s.name.lower()
+        ]
+        if not hits:
+            names = ", ".join(f"{Path(s.file).name} ({s.name})" for s in series)
+            raise ScenarioError(
+                f"'{key}' names no file or column; the series are {names}", field="--kind"
+            )
+        for i in hits:
+            out[i] = kind
+    return out
+
+
 def calibrate(options: Options) -> Calibration:
     """Run the calibration described by ``options``.
 
     Raises
     ------
     ScenarioError
-        A bad price file or sample (see :mod:`simulator.calibrate.data`).
+        A bad price file or sample (see :mod:`simulator.calibrate.data`), an oil file that
+        is a yield, or a ``--kind`` that names no series.
     InputError
         Bad options.
     RuntimeFailure
@@ -249,7 +309,29 @@ def calibrate(options: Options) -> Calibration:
     if options.split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got {options.split!r}")
     series = read_prices(options.files[0], options.column)
+    others: list[PriceSeries] = [read_prices(f) for f in options.files[1:]]
+    kinds = series_kinds([series, *others], options.kinds)
+    if (kinds[0] or detect_kind(series.name)) == "yield":
+        how = (
+            "declared with --kind"
+            if kinds[0]
+            else f"by its column name; else --kind {series.name}=price"
+        )
+        raise ScenarioError(
+            f"a yield ({how}), not an oil price: the oil model needs prices in USD/bbl; give "
+            "the oil file first and this one after it for its vol and drift in bp/year and "
+            "its correlation with oil",
+            file=series.file,
+            field=series.name,
+        )
     sample = prepare(series, options.since, options.until, options.exclude, options.min_returns)
+    assets = None
+    if others:  # cheap, and checks the other files before the slow fits
+        first, _ = restrict(series, options.since, options.until, options.exclude)
+        rest = [restrict(s, options.since, options.until, options.exclude)[0] for s in others]
+        assets = asset_stats(
+            [first, *rest], weekly=options.weekly, kinds=kinds, exclude=options.exclude
+        )
     notes = list(series.notes)
     r, starts = sample.returns, sample.segment_starts
     segments = [sample.log_price[a:b] for a, b in sample.price_segments]
@@ -291,11 +373,5 @@ def calibrate(options: Options) -> Calibration:
         cal.oil, str(sample.last), options.sim_paths, options.sim_days, options.seed
     )
     cal.model = stylised_facts(cal.simulated)
-    if len(options.files) > 1:
-        others: list[PriceSeries] = [read_prices(f) for f in options.files[1:]]
-        from simulator.calibrate.data import restrict
-
-        first, _ = restrict(series, options.since, options.until, options.exclude)
-        rest = [restrict(s, options.since, options.until, options.exclude)[0] for s in others]
-        cal.assets = asset_stats([first, *rest], weekly=options.weekly)
+    cal.assets = assets
     return cal

@@ -11,6 +11,10 @@ Missing values (blank, ``.``, ``NA``, ``NaN``, ``#N/A``, ``null``) are skipped: 
 holidays. Rows out of date order are sorted; a date that occurs twice is an error. Every
 problem becomes a :class:`~simulator.errors.ScenarioError` naming the file, the line and the
 column.
+
+A series is a *price* (it moves in log returns) or a *yield* in percent (it moves in
+basis-point changes, like a scenario's ``kind: yield`` asset): :func:`detect_kind` tells
+them apart by the column name (FRED's ``DGS10`` and friends); ``--kind`` overrides it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -29,10 +35,14 @@ from simulator.files import read_bounded
 __all__ = [
     "MAX_GAP_DAYS",
     "MIN_RETURNS",
+    "SERIES_KINDS",
     "PriceSeries",
     "Sample",
+    "SeriesKind",
     "Window",
     "align",
+    "detect_kind",
+    "parse_kind",
     "parse_window",
     "prepare",
     "read_prices",
@@ -48,6 +58,19 @@ MAX_FILE_BYTES = 50_000_000
 _MISSING = {"", ".", "na", "n/a", "nan", "#n/a", "null", "none", "-"}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d.%m.%Y", "%b %d, %Y", "%Y%m%d")
 _VALUE_NAMES = ("close", "adj close", "adj_close", "price", "value", "settle", "last")
+
+#: How a series moves: a price in log returns, a yield (in percent) in basis-point changes.
+SeriesKind = Literal["price", "yield"]
+SERIES_KINDS: tuple[SeriesKind, ...] = get_args(SeriesKind)
+
+# Column names of interest rates in percent: FRED Treasury constant maturities (DGS10,
+# DGS3MO), their monthly averages (GS10), TIPS (DFII10), bills (DTB3, TB3MS), curve spreads
+# (T10Y2Y), policy and money-market rates, OECD long rates; or a column named yield/rate.
+_YIELD_NAME = re.compile(
+    r"(DGS\d+(MO)?|GS\d+M?|D?FII\d+|DTB\d+|TB\d+MS|T\d+Y\d+[YM]|DFF|FEDFUNDS|EFFR|SOFR"
+    r"|DPRIME|MORTGAGE\d+US|IRLTLT01[A-Z]{2}M156N|yield|yld|rate|.*[ _]yield)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -277,6 +300,35 @@ def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
             line=b,
         )
     return PriceSeries(label, name, d_arr, v_arr, l_arr, tuple(notes))
+
+
+def detect_kind(column: str) -> SeriesKind:
+    """``"yield"`` for a column named like an interest rate in percent, else ``"price"``.
+
+    Parameters
+    ----------
+    column
+        Column name, e.g. ``DGS10`` (FRED 10-year Treasury yield, percent) or ``Price``.
+    """
+    return "yield" if _YIELD_NAME.fullmatch(column.strip()) else "price"
+
+
+def parse_kind(text: str) -> tuple[str, SeriesKind]:
+    """``SERIES=KIND`` (``--kind``) to ``(series, kind)``; raises ScenarioError.
+
+    ``SERIES`` names a file (as given, or its base name) or its value column.
+    """
+    series, sep, kind = text.rpartition("=")
+    kind = kind.strip().lower()
+    if not sep or not series.strip():
+        raise ScenarioError(f"'{text}' is not SERIES=KIND such as DGS10=yield", field="--kind")
+    for k in SERIES_KINDS:
+        if kind == k:
+            return series.strip(), k
+    raise ScenarioError(
+        f"unknown kind '{kind}' in '{text}': use one of {', '.join(SERIES_KINDS)}",
+        field="--kind",
+    )
 
 
 def parse_window(text: str) -> Window:

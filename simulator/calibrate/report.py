@@ -17,9 +17,11 @@ from simulator.calibrate.facts import FACTS, SPREAD_HORIZONS
 from simulator.calibrate.mle import Estimate
 
 if TYPE_CHECKING:
+    from simulator.calibrate.assets import AssetStats
     from simulator.calibrate.core import Calibration
 
 __all__ = [
+    "asset_comments",
     "comparison_rows",
     "comparison_table",
     "facts_csv",
@@ -264,19 +266,38 @@ def to_yaml(cal: Calibration, command: str) -> str:
     lines.append("oil:")
     _emit(cal.oil, 1, lines)
     if cal.assets is not None:
-        a = cal.assets
-        lines.append(
-            f"# Cross-asset ({a.frequency}, {a.n} common returns {a.first}..{a.last}); "
-            f"for the assets:/correlations: sections:"
-        )
-        for i, name in enumerate(a.names):
-            if i == 0:
-                continue
-            lines.append(
-                f"#   {name}: vol {_pm(a.vols[i])} ({a.moves[i]} moves), corr with "
-                f"{a.names[0]} {a.corr[0, i]:.3f} ± {a.corr_se[0, i]:.3f}, beta {_pm(a.betas[i])}"
-            )
+        lines += asset_comments(cal.assets)
     return "\n".join(lines) + "\n"
+
+
+def asset_comments(a: AssetStats) -> list[str]:
+    """Comment lines with each other series' ``vol``/``drift`` (in its asset kind's units,
+    ready for a scenario's ``assets:`` entry) and its correlation with the first series."""
+    ref = a.names[0]
+    lines = [
+        f"# Cross-asset, {a.frequency}, {a.n} common moves {a.first}..{a.last}, "
+        "for the assets: and",
+        "# correlations: sections. Moves as the simulator's assets: log returns for prices, bp",
+        "# changes for yields. Vol and drift over all days (a scenario's vol is the calm-regime "
+        "one).",
+    ]
+    for i, name in enumerate(a.names):
+        if i == 0:
+            continue
+        if a.kinds[i] == "yield":
+            how = "--kind" if a.declared[i] else f"by its column name; else --kind {name}=price"
+            what = f"kind: yield, in percent ({how})"
+        else:
+            what = "kind: price" + (" (--kind)" if a.declared[i] else "")
+        vol, drift, beta = a.vols[i], a.drifts[i], a.betas[i]
+        lines += [
+            f"#   {name} ({a.files[i]}): {what}",
+            f"#     vol: {{value: {_num(vol.value, 3):g}, unit: {vol.unit}}}  # {_pm(vol)}",
+            f"#     drift: {{value: {_num(drift.value, 3):g}, unit: {drift.unit}}}  # {_pm(drift)}",
+            f"#     correlation {ref}/{name} {a.corr[0, i]:.3f} ± {a.corr_se[0, i]:.3f} (se); "
+            f"beta {_pm(beta)} {beta.unit}",
+        ]
+    return lines
 
 
 # --------------------------------------------------------------------------- tables
