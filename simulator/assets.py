@@ -46,6 +46,7 @@ __all__ = [
     "AssetPaths",
     "CorrelationRepairedWarning",
     "correlation_matrix",
+    "correlation_repair",
     "nearest_correlation",
     "simulate_assets",
 ]
@@ -136,16 +137,37 @@ def correlation_matrix(scenario: sc.Scenario, warn: bool = False) -> tuple[list[
     assert scenario.correlations is not None
     names = ("brent", *scenario.assets)
     pairs = tuple(sorted(scenario.correlations.pairs.items()))
-    matrix, low = _checked(names, pairs, scenario.correlations.strict)
-    if warn and low < -1e-10:
-        change = float(np.abs(matrix - _pairs_matrix(names, pairs)).max())
+    matrix, _ = _checked(names, pairs, scenario.correlations.strict)
+    repair = correlation_repair(scenario)
+    if warn and repair is not None:
         warnings.warn(
             f"correlations: the matrix was not positive semi-definite (smallest eigenvalue "
-            f"{low:.4g}); repaired to the nearest valid one (largest change {change:.3f})",
+            f"{repair['smallest_eigenvalue']:.4g}); repaired to the nearest valid one "
+            f"(largest change {repair['largest_change']:.3f})",
             CorrelationRepairedWarning,
             stacklevel=2,
         )
     return list(names), matrix
+
+
+def correlation_repair(scenario: sc.Scenario) -> dict[str, float] | None:
+    """How the scenario's correlation matrix was repaired, or ``None`` if it was valid.
+
+    Returns
+    -------
+    dict or None
+        ``smallest_eigenvalue`` of the matrix as written and ``largest_change``, the
+        largest absolute change of a correlation made by the repair.
+    """
+    if scenario.correlations is None:
+        return None
+    names = ("brent", *scenario.assets)
+    pairs = tuple(sorted(scenario.correlations.pairs.items()))
+    matrix, low = _checked(names, pairs, scenario.correlations.strict)
+    if low >= -1e-10:
+        return None
+    change = float(np.abs(matrix - _pairs_matrix(names, pairs)).max())
+    return {"smallest_eigenvalue": low, "largest_change": change}
 
 
 def residual_correlation(matrix: np.ndarray) -> np.ndarray:

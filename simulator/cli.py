@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -35,7 +36,7 @@ from simulator.engine import (
     run,
     uses_compiled,
 )
-from simulator.errors import InputError, ScenarioError
+from simulator.errors import InputError, ScenarioError, SimulatorWarning
 from simulator.output import check_out, write_run
 from simulator.portfolio import LoadedPortfolio, load_portfolio
 from simulator.reduce import EXACT_BUDGET_VALUES
@@ -203,8 +204,21 @@ def _warm_kernels(config: RunConfig, quiet: bool) -> None:
         kernels.warm_up()
 
 
+def _load(path: Path) -> LoadedScenario:
+    """Load a scenario, printing the library's warnings about it as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SimulatorWarning)
+        loaded = load_scenario(path)
+    for w in caught:
+        if issubclass(w.category, SimulatorWarning):
+            err.print(f"Warning: {one_line(f'{path}: {w.message}')}", markup=False)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return loaded
+
+
 def _load_all(files: list[Path]) -> list[LoadedScenario]:
-    return [load_scenario(f) for f in files]
+    return [_load(f) for f in files]
 
 
 def _summary_table(result: RunResult) -> Table:
@@ -419,27 +433,39 @@ def compare_cmd(
 
 @app.command("validate")
 def validate_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.", show_default=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="Scenario or portfolio YAML files.", show_default=False)
+    ],
 ) -> None:
-    """Check scenario files without running them; exit 2 if any is invalid.
+    """Check scenario and portfolio files without running them; exit 2 if any is invalid.
 
-    Example: sim validate scenarios/*.yaml
+    A file with top-level positions and no oil section is read as a portfolio.
+
+    Example: sim validate scenarios/*.yaml portfolios/sample.yaml
     """
     bad = 0
     for f in files:
         try:
-            loaded = load_scenario(f)
+            summary = _validate_one(f)
         except ScenarioError as exc:
             err.print(f"Error: {one_line(str(exc))}", markup=False)
             bad += 1
             continue
-        s = loaded.scenario
-        out.print(
-            f"ok: {one_line(str(f))} ({s.name}, {len(s.events)} events, {len(s.offsets)} offsets)",
-            markup=False,
-        )
+        out.print(f"ok: {one_line(str(f))} ({summary})", markup=False)
     if bad:
         raise typer.Exit(2)
+
+
+def _validate_one(path: Path) -> str:
+    """Validate a scenario or portfolio file; a one-line summary of it."""
+    from simulator.scenario import read_yaml
+
+    data, _ = read_yaml(path)
+    if isinstance(data, dict) and "positions" in data and "oil" not in data:
+        p = load_portfolio(path).portfolio
+        return f"portfolio {p.name}, {len(p.positions)} positions"
+    s = _load(path).scenario
+    return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets"
 
 
 @app.command("list")
@@ -462,7 +488,7 @@ def list_cmd(
     bad: list[str] = []
     for f in files:
         try:
-            s = load_scenario(f).scenario
+            s = _load(f).scenario
         except ScenarioError as exc:
             bad.append(str(exc))
             continue

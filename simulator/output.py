@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from simulator import __version__
+from simulator.assets import correlation_repair
 from simulator.engine import RunResult, signals_held
 from simulator.engine import default_workers as engine_default_workers
 from simulator.errors import InputError, RuntimeFailure
@@ -127,6 +128,8 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "scenario_sha256": loaded.sha256,
         "files_sha256": loaded.sha256_all,
         "parameters": _jsonable(result.scenario.model_dump(mode="json", by_alias=True)),
+        # The matrix simulated differs from the file's when it had to be repaired.
+        "correlations_repaired": correlation_repair(result.scenario),
         "seed": result.config.seed,
         "bit_generator": BIT_GENERATOR.__name__,
         "paths": result.summary.n_paths,

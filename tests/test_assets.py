@@ -8,6 +8,7 @@ error computed from the sample size and the model's own moments (never a loose g
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 import warnings
@@ -569,3 +570,45 @@ def test_one_matrix_product_equals_the_path_by_path_route(form: str) -> None:
     np.testing.assert_allclose(fast.moves, slow.moves, rtol=0, atol=1e-12 * scale)
     for name in fast.names:
         np.testing.assert_allclose(fast.paths[name], slow.paths[name], rtol=0, atol=1e-11)
+
+
+def test_a_repaired_matrix_is_said_once_per_file_and_recorded(
+    write_scenario: Callable[..., Path], runner: Any, tmp_path: Path
+) -> None:
+    """The CLI prints the repair as one line naming the file; the manifest, the report
+    and the chart title record it, since the run's correlations are not the file's."""
+    from simulator.cli import app
+
+    path = write_scenario(doc=_non_psd_doc())
+    low = np.linalg.eigvalsh(_raw_matrix()).min()
+    change = np.abs(nearest_correlation(_raw_matrix()) - _raw_matrix()).max()
+    out = tmp_path / "out"
+    args = ["run", str(path), "--paths", "300", "--workers", "1", "--quiet", "--out", str(out)]
+    result = runner.invoke(app, args, prog_name="sim")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"Warning: {path}: correlations: the matrix was not positive semi-definite (smallest "
+        f"eigenvalue {low:.4g}); repaired to the nearest valid one (largest change "
+        f"{change:.3f})\n"
+    )
+    manifest = json.loads((out / "mini" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["correlations_repaired"] == pytest.approx(
+        {"smallest_eigenvalue": low, "largest_change": change}, abs=1e-9
+    )
+    report = (out / "mini" / "report.md").read_text(encoding="utf-8")
+    assert (
+        f"the run used the nearest valid one, which changes some correlations by up to {change:.3f}"
+        in report
+    )
+    valid = write_scenario(
+        doc=scenario_doc(
+            {"assets": {"a": asset("price")}, "correlations": correlations({"brent/a": 0.3})}
+        ),
+        name="valid.yaml",
+    )
+    args[1], args[-1] = str(valid), str(tmp_path / "out2")
+    result = runner.invoke(app, args, prog_name="sim")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    manifest = json.loads((tmp_path / "out2" / "mini" / "manifest.json").read_text())
+    assert manifest["correlations_repaired"] is None

@@ -486,3 +486,17 @@ def test_a_run_too_large_for_per_path_values_says_so(
         "so quantiles come from histograms (within 0.1%) and `sim compare` cannot reuse this "
         "directory (it can up to 500 paths)\n"
     )
+
+
+def test_validate_reads_a_portfolio_as_a_portfolio(runner: Any, tmp_path: Path) -> None:
+    good = tmp_path / "book.yaml"
+    good.write_text("name: book\npositions:\n  brent: {notional_usd: 1000}\n", encoding="utf-8")
+    bad = tmp_path / "typo.yaml"
+    bad.write_text("name: typo\npositions:\n  brent: {notionl_usd: 1000}\n", encoding="utf-8")
+    result = invoke(runner, "validate", good, bad)
+    assert result.exit_code == 2
+    assert result.stdout == f"ok: {good} (portfolio book, 1 positions)\n"
+    assert result.stderr == (
+        f"Error: {bad}:3: positions.brent.notionl_usd: unknown field; did you mean "
+        "'notional_usd'? (allowed: notional_usd, weight, dv01_usd, duration_years, rationale)\n"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import re
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,16 @@ def test_compare_writes_a_self_contained_report(runner: Any, tmp_path: Path) -> 
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "![Brent fan charts by scenario](brent_fans.png)" in md
     assert "## Differences" in md
+    # Yields (percent) are shown to 0.1 bp, with the value read back from comparison.csv.
+    rows = list(csv.DictReader((out / "comparison.csv").open(encoding="utf-8")))
+    mean = next(
+        r
+        for r in rows
+        if (r["scenario"], r["asset"], r["horizon_days"], r["statistic"])
+        == ("talks_fail", "us10y", "21", "mean")
+    )
+    se = float(mean["std_error"])
+    cell = f"{float(mean['value']):,.3f} ± " + (f"{se:.3f}" if se >= 0.0005 else "<0.001")
+    comparison = (out / "comparison.md").read_text(encoding="utf-8")
+    assert "| mean | " in comparison
+    assert cell in comparison, cell

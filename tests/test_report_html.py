@@ -25,7 +25,8 @@ from conftest import event, q, scenario_doc
 from simulator.engine import RunConfig, RunResult, run
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
-from simulator.report.html import SECTIONS, png_size, render_run
+from simulator.report.html import SECTIONS, _compare_cell, png_size, render_run
+from simulator.report.tables import summary_markdown
 from simulator.scenario import load_scenario
 
 EVIL = "<script>alert(1)</script>"
@@ -387,6 +388,99 @@ def test_written_by_write_run(report: _Report) -> None:
     assert written.read_text(encoding="utf-8") == report.html
     assert (report.directory / "report.md").read_text(encoding="utf-8") == report.md
     assert {"report.html", "report.md"} <= set(report.manifest["files"])
+
+
+def test_yield_precision(tmp_path: Path) -> None:
+    """Yields show three decimals (0.1 bp) in the report and summary.md alike; prices two."""
+    doc = scenario_doc(
+        {
+            "assets": {
+                "y10": {
+                    "label": "10-year yield",
+                    "rationale": "a government yield",
+                    "kind": "yield",
+                    "start": q(4.0, "percent"),
+                    "drift": q(0.0, "bp/year"),
+                    "vol": q(10.0, "bp/year"),
+                    "stressed_vol_multiplier": q(1.0, "multiplier"),
+                    "beta_supply": q(0.0, "bp per oil %"),
+                    "risk_off": q(0.0, "bp"),
+                }
+            },
+            "correlations": {"rationale": "none", "noise_df": q(6.0, "degrees of freedom")},
+        }
+    )
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    result = run(load_scenario(path), RunConfig(paths=2000, seed=11))
+    html, md = render_run(result, tmp_path, {})  # no charts: they are left out
+    stats = {(h, s): (v, e) for _, h, s, v, e in result.summary.series["y10"].rows()}
+    h = result.horizons[-1]
+    cells = []
+    for stat in ("p05", "p50", "p95"):
+        v, se = stats[(h, stat)]
+        # The audit's case: each of these standard errors printed as "0.00".
+        assert 0.0005 <= se < 0.005, stat
+        cells.append(f"{v:,.3f} ± {se:,.3f}")
+    p_up, p_up_se = stats[(h, "prob_up_50bp")]
+    row = (
+        '<tr><td>y10</td><td>10-year yield</td><td>percent</td><td class="num">4.000</td>'
+        + "".join(f'<td class="num">{c}</td>' for c in cells)
+        + f'<td class="num">50 bp</td><td class="num">{stats[(h, "prob_down_50bp")][0]:.4f} ± '
+    )
+    assets = html.split("<h2>Risk assets</h2>")[1].split("<h2>")[0]
+    assert row in assets
+    assert f"{p_up:.4f} ± {p_up_se:.4f}</td></tr>" in assets
+    assert "| y10 | 10-year yield | percent | 4.000 | " + " | ".join(cells) + " | 50 bp |" in md
+    # summary.md shows the same cells for the same horizon.
+    summary = summary_markdown(result).split("## y10 (percent)")[1]
+    last_row = next(line for line in summary.splitlines() if line.startswith(f"| {h} |"))
+    assert all(c in last_row for c in cells)
+    # Brent, a price, keeps two decimals.
+    brent = {(hh, s): (v, e) for _, hh, s, v, e in result.summary.series["brent"].rows()}
+    b, b_se = brent[(h, "p50")]
+    assert f"{b:,.2f} ± {b_se:,.2f}" in html.split("<h2>Headline numbers</h2>")[1]
+
+
+@pytest.mark.parametrize(
+    ("unit", "row", "diff", "text"),
+    [
+        (
+            "percent",
+            {"statistic": "p50", "value": 4.2134, "std_error": 0.0012},
+            False,
+            "4.213 ± 0.001",
+        ),
+        (
+            "percent",
+            {"statistic": "p50", "diff": -0.0123, "diff_std_error": 0.0004},
+            True,
+            "-0.012 ± <0.001",
+        ),
+        (
+            "percent",
+            {"statistic": "prob_up_50bp", "value": 0.25, "std_error": 0.004},
+            False,
+            "0.2500 ± 0.0040",
+        ),
+        (
+            "USD/bbl",
+            {"statistic": "p50", "diff": 1.234, "diff_std_error": 0.051},
+            True,
+            "+1.23 ± 0.05",
+        ),
+        (
+            "USD",
+            {"statistic": "es_99", "value": 123456.7, "std_error": 2345.6},
+            False,
+            "123,457 ± 2,346",
+        ),
+    ],
+)
+def test_compare_cells(unit: str, row: dict[str, Any], diff: bool, text: str) -> None:
+    """Comparison report cells use the run report's precision: yields 3, prices 2 decimals."""
+    asset = "portfolio" if unit == "USD" else "x"
+    assert _compare_cell({"asset": asset, **row}, unit, diff=diff) == text
 
 
 # --------------------------------------------------------------------------- browser

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from conftest import event
+from conftest import event, q
 
 from simulator.engine import RunConfig, run
 from simulator.report.tables import (
@@ -14,7 +14,9 @@ from simulator.report.tables import (
     SUMMARY_COLUMNS,
     event_rows,
     format_number,
+    format_stat,
     markdown_table,
+    stat_digits,
     summary_markdown,
     summary_rows,
     to_csv,
@@ -74,3 +76,80 @@ def test_event_rows_and_summary(write_scenario: Any) -> None:
     assert md.startswith("# mini: simulated distribution\n")
     assert "## brent (USD/bbl)" in md
     assert "## Events" in md
+
+
+@pytest.mark.parametrize(
+    ("unit", "statistic", "digits"),
+    [
+        ("USD/bbl", "mean", 2),
+        ("index points", "p50", 2),
+        ("percent", "mean", 3),
+        ("percent", "p05", 3),
+        ("percent", "prob_up_50bp", 4),
+        ("USD/bbl", "prob_above_100", 4),
+    ],
+)
+def test_stat_digits(unit: str, statistic: str, digits: int) -> None:
+    assert stat_digits(unit, statistic) == digits
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        # A yield in percent: 0.1 bp, so a standard error of 0.12 bp is not "0.00".
+        ((4.21349, 0.00123, 3), "4.213 ± 0.001"),
+        # Positive but below half the last digit: shown as a bound, not as zero.
+        ((4.21349, 0.0004, 3), "4.213 ± <0.001"),
+        ((0.5, 0.00004, 4), "0.5000 ± <0.0001"),
+        # An exact zero (a probability of 0) is a zero.
+        ((0.0, 0.0, 4), "0.0000 ± 0.0000"),
+        # Prices keep two decimals.
+        ((6012.345, 1.234, 2), "6012.35 ± 1.23"),
+        ((6012.345, 1.234, 2, True), "6,012.35 ± 1.23"),
+        ((-0.25, 0.0123, 3, False, True), "-0.250 ± 0.012"),
+        ((0.25, 0.0123, 3, False, True), "+0.250 ± 0.012"),
+    ],
+)
+def test_format_stat(args: tuple[Any, ...], text: str) -> None:
+    assert format_stat(*args) == text
+
+
+def _yield_asset(vol_bp: float) -> dict[str, Any]:
+    return {
+        "label": "10-year yield",
+        "rationale": "a government yield",
+        "kind": "yield",
+        "start": q(4.0, "percent"),
+        "drift": q(0.0, "bp/year"),
+        "vol": q(vol_bp, "bp/year"),
+        "stressed_vol_multiplier": q(1.0, "multiplier"),
+        "beta_supply": q(0.0, "bp per oil %"),
+        "risk_off": q(0.0, "bp"),
+    }
+
+
+def test_summary_markdown_yield_precision(write_scenario: Any) -> None:
+    """A yield's cells have three decimals, so a standard error under 0.5 bp is visible."""
+    path = write_scenario(
+        {
+            "assets": {"y10": _yield_asset(80.0)},
+            "correlations": {"rationale": "none", "noise_df": q(6.0, "degrees of freedom")},
+        }
+    )
+    result = run(load_scenario(path), RunConfig(paths=4000, seed=5))
+    md = summary_markdown(result)
+    y10 = md.split("## y10 (percent)")[1].split("## ")[0]
+    rows = {(h, s): (v, e) for _, h, s, v, e in result.summary.series["y10"].rows()}
+    v, se = rows[(5, "mean")]
+    # The case of the audit: this standard error printed as "0.00" with two decimals.
+    assert 0.0005 <= se < 0.005
+    cell = f"{v:.3f} ± {se:.3f}"
+    assert f"| 5 | {cell} |" in y10
+    assert " ± 0.00 " not in y10
+    assert " ± 0.00 |" not in y10
+    # Probabilities keep four decimals; Brent, a price, keeps two.
+    p, p_se = rows[(20, "prob_up_50bp")]
+    assert f"{p:.4f} ± {p_se:.4f}" in y10
+    brent = {(h, s): (v, e) for _, h, s, v, e in result.summary.series["brent"].rows()}
+    b, b_se = brent[(5, "mean")]
+    assert f"| 5 | {b:.2f} ± {b_se:.2f} |" in md.split("## brent (USD/bbl)")[1]

@@ -203,28 +203,78 @@ def assets_terminal_chart(result: RunResult) -> Figure:
     return fig
 
 
+#: Tick labels of the correlation chart are cut to this many characters (labels may have 80).
+_CORR_LABEL_CHARS = 40
+#: Up to this many series the correlation cells carry their values; beyond, they are too small.
+_CORR_ANNOTATE_MAX = 12
+
+
+def _short(text: str, width: int = _CORR_LABEL_CHARS) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis if cut."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def correlation_chart(result: RunResult) -> Figure:
-    """Input correlation matrix next to the simulated one (daily moves, all days)."""
-    from simulator.assets import correlation_matrix
+    """Input correlation matrix next to the simulated one (daily moves, all days).
+
+    The two heatmaps share their rows (labelled once, on the left) and one colour bar.
+    The figure grows with the number of series so that cells, rotated column labels and
+    titles keep their size, and constrained layout places them without overlaps; up to
+    :data:`_CORR_ANNOTATE_MAX` series each cell also shows its value.
+    """
+    from simulator.assets import correlation_matrix, correlation_repair
 
     names, target = correlation_matrix(result.scenario)
+    repaired = correlation_repair(result.scenario) is not None
     assert result.summary.daily is not None
     simulated = result.summary.daily.correlation()
-    labels = [_label(result, n) for n in names]
-    fig = Figure(figsize=(13, 5.6), dpi=100)
+    labels = [_short(_label(result, n)) for n in names]
+    k = len(names)
+    annotate = k <= _CORR_ANNOTATE_MAX
+    fontsize = 8 if annotate else 7
+    # Sizes in inches. A character of the tick font is about 0.6 em wide; the panel has a
+    # floor so that its two-line title fits above a matrix of one or two cells. Column
+    # labels at 45 degrees hang down and to the left by about 0.7 of their length: below
+    # both panels, and into the gap between them.
+    cell = 0.5 if annotate else 0.24
+    panel = max(k * cell, 2.4)
+    label = 0.6 * fontsize / 72 * max(len(t) for t in labels) + 0.2
+    width = label + 2 * panel + 0.7 * label + 1.4
+    height = panel + 0.7 * label + 1.0
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, matrix, title in (
-        (axes[0], target, "input (calm days, no events)"),
-        (axes[1], simulated, "simulated (all days, with regimes and events)"),
+        (axes[0], target, f"input{', repaired' if repaired else ''}\n(calm days, no events)"),
+        (axes[1], simulated, "simulated\n(all days, regimes and events)"),
     ):
-        im = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
-        ax.set_xticks(range(len(names)), labels, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(names)), labels, fontsize=7)
-        for i in range(len(names)):
-            for j in range(len(names)):
-                ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6)
-        ax.set_title(f"Correlation of daily moves: {title}", fontsize=9)
-    fig.colorbar(im, ax=list(axes), shrink=0.8)
+        # Auto aspect: the figure is sized for square cells, and a fixed aspect would shrink
+        # the axes after constrained layout has placed the labels around them.
+        im = ax.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r", aspect="auto")
+        ax.set_xticks(range(k), labels, fontsize=fontsize)
+        # Anchored rotation keeps each label's end at its tick, below the matrix.
+        ax.tick_params(axis="x", labelrotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+            tick.set_rotation_mode("anchor")
+        ax.set_yticks(range(k), labels, fontsize=fontsize)
+        ax.set_title(title, fontsize=9)
+        if annotate:
+            for i in range(k):
+                for j in range(k):
+                    value = float(matrix[i, j])
+                    ax.text(
+                        j,
+                        i,
+                        f"{value:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if abs(value) > 0.6 else "black",
+                    )
+    # The rows are the same in both panels: label them once, on the left.
+    axes[1].tick_params(axis="y", labelleft=False)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="correlation")
+    fig.suptitle(f"Correlation of daily moves — {result.scenario.name}", fontsize=10)
     return fig
 
 

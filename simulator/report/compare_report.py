@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulator.compare import Comparison
-from simulator.report.tables import markdown_table, to_csv
+from simulator.report.tables import format_stat, markdown_table, stat_digits, to_csv
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -67,12 +67,14 @@ def _blank(v: object) -> object:
     return "" if isinstance(v, float) and math.isnan(v) else v
 
 
-def _cell(value: float, se: float, stat: str, asset: str) -> str:
+def _cell(c: Comparison, value: float, se: float, stat: str, asset: str) -> str:
+    """``value ± se`` in the precision of the statistic and the series' unit."""
     if stat.startswith("prob_"):
         return f"{value:.3f} ± {se:.3f}"
     if asset == "portfolio":
         return f"{value:,.0f} ± {se:,.0f}"
-    return f"{value:,.2f} ± {se:,.2f}"
+    spec = c.samples[0].specs.get(asset)
+    return format_stat(value, se, stat_digits(spec.unit if spec else "", stat), grouping=True)
 
 
 def comparison_markdown(c: Comparison) -> str:
@@ -108,7 +110,7 @@ def comparison_markdown(c: Comparison) -> str:
                 cells = [stat]
                 for scen in cols:
                     r = c.value(scen, asset, h, stat)
-                    cells.append(_cell(r["value"], r["std_error"], stat, asset))
+                    cells.append(_cell(c, r["value"], r["std_error"], stat, asset))
                 body.append(cells)
             out.append(f"**{h} trading days**\n\n")
             out.append(markdown_table(["statistic", *cols], body))
@@ -128,7 +130,7 @@ def comparison_markdown(c: Comparison) -> str:
                     r = c.value(scen, asset, h, stat)
                     vr = r["variance_reduction"]
                     cells.append(
-                        _cell(r["diff"], r["diff_std_error"], stat, asset)
+                        _cell(c, r["diff"], r["diff_std_error"], stat, asset)
                         + (
                             f" (VR {vr:.1f}x)"
                             if isinstance(vr, float) and math.isfinite(vr) and vr != 1.0
@@ -267,7 +269,7 @@ def terminal_table(c: Comparison) -> list[list[str]]:
     rows = []
     for scen in [*c.names, *(["blend"] if c.weights else [])]:
         med = c.value(scen, "brent", h, "p50")
-        cells = [scen, _cell(med["value"], med["std_error"], "p50", "brent")]
+        cells = [scen, _cell(c, med["value"], med["std_error"], "p50", "brent")]
         if scen == c.reference or math.isnan(med["diff"]):
             cells.append("reference" if scen == c.reference else "")
         else:

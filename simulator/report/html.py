@@ -31,7 +31,14 @@ from pydantic import BaseModel
 from simulator import __version__
 from simulator.engine import RunResult
 from simulator.reduce import SeriesSummary
-from simulator.report.tables import event_rows, format_number, markdown_table
+from simulator.report.tables import (
+    PROBABILITY_DIGITS,
+    event_rows,
+    format_number,
+    format_stat,
+    markdown_table,
+    stat_digits,
+)
 
 __all__ = ["CHARTS", "SECTIONS", "png_size", "render_run"]
 
@@ -148,12 +155,12 @@ class _Section:
 
 
 def _pm(value: float, se: float, digits: int = 2) -> str:
-    """``value ± se`` with thousands separators; ``n/a`` for NaN."""
+    """``value ± se`` with thousands separators (:func:`format_stat`); ``n/a`` for NaN."""
     if math.isnan(value):
         return "n/a"
     if math.isnan(se):
         return f"{value:,.{digits}f}"
-    return f"{value:,.{digits}f} ± {se:,.{digits}f}"
+    return format_stat(value, se, digits, grouping=True)
 
 
 def _usd(value: float, se: float) -> str:
@@ -316,11 +323,30 @@ def _assumptions(result: RunResult) -> list[_Block]:
         ]
     for key, value in nested:
         blocks.append(_Heading(key))
+        if key == "correlations":
+            blocks += _repair_note(result)
         if isinstance(value, dict):
             blocks += _collection(key, value)
         else:
             blocks += _item_blocks(value, key, describe=True)
     return blocks
+
+
+def _repair_note(result: RunResult) -> list[_Block]:
+    """Say so when the run used a repaired correlation matrix rather than the file's."""
+    from simulator.assets import correlation_repair
+
+    repair = correlation_repair(result.scenario)
+    if repair is None:
+        return []
+    return [
+        _Para(
+            "The correlations as written do not form a valid matrix (smallest eigenvalue "
+            f"{repair['smallest_eigenvalue']:.4g}): the run used the nearest valid one, which "
+            f"changes some correlations by up to {repair['largest_change']:.3f}. Set "
+            "correlations.strict: true to refuse such a matrix instead."
+        )
+    ]
 
 
 def _item_blocks(item: Any, path: str, describe: bool) -> list[_Block]:
@@ -379,6 +405,7 @@ def _headline(result: RunResult) -> list[_Block]:
     brent = result.summary.series["brent"]
     spot = scenario.oil.spot
     stats = _stats(brent.rows())
+    digits = stat_digits(brent.spec.unit)
     last = len(result.horizons) - 1
     h_last = result.horizons[last]
     spot_text = f"{spot.mean():,.2f} {spot.unit}" if spot.variance() == 0 else spot.describe()
@@ -396,7 +423,8 @@ def _headline(result: RunResult) -> list[_Block]:
             "report.brent_thresholds)."
         )
     else:
-        items.append(f"P(Brent > {_BRENT_LEVEL:g} {brent.spec.unit}) {where}: {_pm(*p100, 4)}.")
+        p_text = _pm(*p100, PROBABILITY_DIGITS)
+        items.append(f"P(Brent > {_BRENT_LEVEL:g} {brent.spec.unit}) {where}: {p_text}.")
     book = result.summary.portfolio
     if book is not None and result.portfolio is not None:
         risk = book.risk(last, "99")
@@ -409,8 +437,8 @@ def _headline(result: RunResult) -> list[_Block]:
         (
             str(h),
             _date(result, h),
-            _pm(*stats[(h, "p50")]),
-            _pm(*stats[(h, "p05")]) + " – " + _pm(*stats[(h, "p95")]),
+            _pm(*stats[(h, "p50")], digits),
+            _pm(*stats[(h, "p05")], digits) + " – " + _pm(*stats[(h, "p95")], digits),
         )
         for h in result.horizons
     )
@@ -441,11 +469,12 @@ def _brent(result: RunResult) -> list[_Block]:
         *_QUANTILE_STATS,
         *(label for _, label in thresholds),
     )
+    unit = brent.spec.unit
     rows = []
     for h in result.horizons:
-        cells = [str(h), _date(result, h), _pm(*stats[(h, "mean")])]
-        cells += [_pm(*stats[(h, s)]) for s in _QUANTILE_STATS]
-        cells += [_pm(*stats[(h, s)], 4) for s, _ in thresholds]
+        cells = [str(h), _date(result, h), _pm(*stats[(h, "mean")], stat_digits(unit, "mean"))]
+        cells += [_pm(*stats[(h, s)], stat_digits(unit, s)) for s in _QUANTILE_STATS]
+        cells += [_pm(*stats[(h, s)], stat_digits(unit, s)) for s, _ in thresholds]
         rows.append(tuple(cells))
     return [
         _Para(
@@ -465,18 +494,19 @@ def _assets(result: RunResult) -> list[_Block]:
         stats = _stats(series.rows())
         down, up = series.spec.below_names, series.spec.above_names
         move = "50 bp" if spec.kind == "yield" else "10%"
+        digits = stat_digits(series.spec.unit)
         rows.append(
             (
                 name,
                 spec.label,
                 series.spec.unit,
-                f"{series.spec.start:,.2f}",
-                _pm(*stats[(h, "p05")]),
-                _pm(*stats[(h, "p50")]),
-                _pm(*stats[(h, "p95")]),
+                f"{series.spec.start:,.{digits}f}",
+                _pm(*stats[(h, "p05")], digits),
+                _pm(*stats[(h, "p50")], digits),
+                _pm(*stats[(h, "p95")], digits),
                 move,
-                _pm(*stats[(h, down[0])], 4) if down else "n/a",
-                _pm(*stats[(h, up[0])], 4) if up else "n/a",
+                _pm(*stats[(h, down[0])], PROBABILITY_DIGITS) if down else "n/a",
+                _pm(*stats[(h, up[0])], PROBABILITY_DIGITS) if up else "n/a",
             )
         )
     header = ("asset", "label", "unit", "start", "p05", "p50", "p95", "move", "P(down)", "P(up)")
@@ -515,7 +545,7 @@ def _portfolio(result: RunResult) -> list[_Block]:
     for h in (int(x) for x in book.horizons):
         cells = [str(h), _date(result, h)]
         cells += [_usd(*stats[(h, k)]) for k in keys[:4]]
-        cells.append(_pm(*stats[(h, "prob_loss")], 4))
+        cells.append(_pm(*stats[(h, "prob_loss")], PROBABILITY_DIGITS))
         cells += [_usd(*stats[(h, k)]) for k in keys[4:]]
         table.append(tuple(cells))
     header = (
@@ -572,8 +602,10 @@ def _events(result: RunResult) -> list[_Block]:
                 name,
                 format_number(p_in),
                 _conditions(events[name]),
-                _pm(cond, cond_se, 4) if not math.isnan(cond) else "n/a (conditions never held)",
-                _pm(freq, se, 4),
+                _pm(cond, cond_se, PROBABILITY_DIGITS)
+                if not math.isnan(cond)
+                else "n/a (conditions never held)",
+                _pm(freq, se, PROBABILITY_DIGITS),
                 f"{within:.4f}",
             )
         )
@@ -859,17 +891,20 @@ COMPARE_CHARTS = (
 )
 
 
-def _compare_cell(row: dict[str, Any], diff: bool = False) -> str:
+def _compare_unit(comparison: Any, asset: str) -> str:
+    """Unit of a compared series' level (``USD`` for the portfolio)."""
+    specs = comparison.samples[0].specs
+    return str(specs[asset].unit) if asset in specs else "USD"
+
+
+def _compare_cell(row: dict[str, Any], unit: str, diff: bool = False) -> str:
+    """A comparison cell, ``value ± se`` (``+diff ± se`` if ``diff``) for a series in ``unit``."""
     value, se = (row["diff"], row["diff_std_error"]) if diff else (row["value"], row["std_error"])
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     stat, asset = row["statistic"], row["asset"]
-    if stat.startswith("prob_"):
-        text = f"{value:+.4f} ± {se:.4f}" if diff else f"{value:.4f} ± {se:.4f}"
-    elif asset == "portfolio":
-        text = f"{value:+,.0f} ± {se:,.0f}" if diff else f"{value:,.0f} ± {se:,.0f}"
-    else:
-        text = f"{value:+,.2f} ± {se:,.2f}" if diff else f"{value:,.2f} ± {se:,.2f}"
+    digits = 0 if asset == "portfolio" and not stat.startswith("prob_") else stat_digits(unit, stat)
+    text = format_stat(value, se, digits, grouping=True, signed=diff)
     vr = row.get("variance_reduction")
     if diff and isinstance(vr, float) and math.isfinite(vr) and vr != 1.0:
         text += f" (VR {vr:.1f}x)"
@@ -909,10 +944,13 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
     rows = []
     for scen in cols:
         med = c.value(scen, "brent", h, "p50")
-        cells = [scen, _compare_cell(med)]
-        cells.append("reference" if scen == c.reference else _compare_cell(med, diff=True))
+        brent_unit = _compare_unit(c, "brent")
+        cells = [scen, _compare_cell(med, brent_unit)]
+        cells.append(
+            "reference" if scen == c.reference else _compare_cell(med, brent_unit, diff=True)
+        )
         try:
-            cells.append(_compare_cell(c.value(scen, "brent", h, "prob_above_100")))
+            cells.append(_compare_cell(c.value(scen, "brent", h, "prob_above_100"), brent_unit))
         except KeyError:
             cells.append("n/a")
         rows.append(tuple(cells))
@@ -929,6 +967,7 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
     diffs: list[_Block] = []
     assets = list(dict.fromkeys(r["asset"] for r in c.rows))
     for asset in assets:
+        unit = _compare_unit(c, asset)
         stats = list(
             dict.fromkeys(
                 r["statistic"] for r in c.rows if r["asset"] == asset and r["horizon_days"] == h
@@ -939,7 +978,7 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
             _Table(
                 ("statistic", *cols),
                 tuple(
-                    (stat, *(_compare_cell(c.value(scen, asset, h, stat)) for scen in cols))
+                    (stat, *(_compare_cell(c.value(scen, asset, h, stat), unit) for scen in cols))
                     for stat in stats
                 ),
             )
@@ -953,7 +992,7 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
                     (
                         stat,
                         *(
-                            _compare_cell(c.value(scen, asset, h, stat), diff=True)
+                            _compare_cell(c.value(scen, asset, h, stat), unit, diff=True)
                             for scen in others
                         ),
                     )

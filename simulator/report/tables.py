@@ -16,10 +16,13 @@ from simulator.engine import RunResult
 
 __all__ = [
     "EVENT_COLUMNS",
+    "PROBABILITY_DIGITS",
     "SUMMARY_COLUMNS",
     "event_rows",
     "format_number",
+    "format_stat",
     "markdown_table",
+    "stat_digits",
     "summary_rows",
     "to_csv",
 ]
@@ -114,8 +117,61 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt_stat(value: float, se: float, digits: int) -> str:
-    return f"{value:.{digits}f} ± {se:.{digits}f}"
+#: Decimals of a probability and of its standard error.
+PROBABILITY_DIGITS = 4
+
+
+def stat_digits(unit: str, statistic: str = "") -> int:
+    """Decimals to show a statistic of a series, and its standard error, with.
+
+    Parameters
+    ----------
+    unit
+        Unit of the series' level (``USD/bbl``, ``index points``, ``percent``).
+    statistic
+        The statistic's name in the tidy rows (``mean``, ``p50``, ``prob_up_50bp``, ...).
+
+    Returns
+    -------
+    int
+        :data:`PROBABILITY_DIGITS` for a ``prob_*`` statistic; 3 for a level in
+        ``percent`` (a yield: 0.1 bp, since its standard errors are often below 0.5 bp);
+        2 otherwise (a price, in cents or index hundredths).
+    """
+    if statistic.startswith("prob_"):
+        return PROBABILITY_DIGITS
+    return 3 if unit == "percent" else 2
+
+
+def format_stat(
+    value: float, se: float, digits: int, grouping: bool = False, signed: bool = False
+) -> str:
+    """``value ± se`` with ``digits`` decimals.
+
+    Parameters
+    ----------
+    value, se
+        A statistic and its Monte Carlo standard error.
+    digits
+        Decimals of both (see :func:`stat_digits`).
+    grouping
+        Thousands separators (``1,234.56``).
+    signed
+        Always sign the value (``+0.25``), as for a difference.
+
+    Notes
+    -----
+    A standard error that is positive but rounds to zero at ``digits`` decimals is shown as
+    ``<0.001`` (for three decimals) rather than as a misleading ``0.000``; an exact zero
+    (a probability of 0 or 1) stays ``0.000``.
+    """
+    sep = "," if grouping else ""
+    sign = "+" if signed else ""
+    text = f"{value:{sign}{sep}.{digits}f} ± "
+    shown = f"{se:{sep}.{digits}f}"
+    if se > 0.0 and float(shown.replace(",", "")) == 0.0:
+        return text + f"<{10.0**-digits:.{digits}f}"
+    return text + shown
 
 
 def summary_markdown(result: RunResult) -> str:
@@ -141,8 +197,7 @@ def summary_markdown(result: RunResult) -> str:
             cells = [str(h)]
             for stat in stats:
                 v, se = values[stat]
-                digits = 4 if stat.startswith("prob_") else 2
-                cells.append(_fmt_stat(v, se, digits))
+                cells.append(format_stat(v, se, stat_digits(series.spec.unit, stat)))
             rows.append(cells)
         out.append(markdown_table(header, rows))
     ev = event_rows(result)
@@ -161,8 +216,8 @@ def summary_markdown(result: RunResult) -> str:
                     [
                         str(r[1]),
                         format_number(float(r[2])),  # type: ignore[arg-type]
-                        _fmt_stat(float(r[5]), float(r[6]), 4),  # type: ignore[arg-type]
-                        _fmt_stat(float(r[3]), float(r[4]), 4),  # type: ignore[arg-type]
+                        format_stat(float(r[5]), float(r[6]), PROBABILITY_DIGITS),  # type: ignore[arg-type]
+                        format_stat(float(r[3]), float(r[4]), PROBABILITY_DIGITS),  # type: ignore[arg-type]
                         f"{float(r[7]):.4f}",  # type: ignore[arg-type]
                     ]
                     for r in ev
