@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator import __version__
-from simulator.cli_errors import handle_errors, one_line
+from simulator.cli_errors import handle_errors, interrupted_by, one_line, received
 from simulator.engine import (
     DEFAULT_PATHS,
     RunConfig,
@@ -249,6 +249,32 @@ def _summary_table(result: RunResult) -> Table:
     return table
 
 
+def _portfolio_table(result: RunResult) -> Table | None:
+    """The book's P&L, VaR and ES per horizon (USD), if the run had a portfolio."""
+    book = result.summary.portfolio
+    if book is None or result.portfolio is None:
+        return None
+    table = Table(
+        title=f"Portfolio '{result.portfolio.portfolio.name}' P&L (USD; VaR and ES are losses)",
+        title_justify="left",
+        caption="Standard errors of VaR and ES: portfolio.md",
+        caption_justify="left",
+    )
+    stats = ("mean", "var_95", "es_95", "var_99", "es_99")
+    for col in ("horizon", "mean ± se", "VaR 95%", "ES 95%", "VaR 99%", "ES 99%"):
+        table.add_column(col, justify="right")
+    rows: dict[int, dict[str, tuple[float, float]]] = {}
+    for asset, h, stat, value, se in book.rows():
+        if asset == "portfolio":
+            rows.setdefault(h, {})[stat] = (value, se)
+    for h, values in rows.items():
+        mean, se = values["mean"]
+        table.add_row(
+            f"{h} d", f"{mean:,.0f} ± {se:,.0f}", *(f"{values[s][0]:,.0f}" for s in stats[1:])
+        )
+    return table
+
+
 # Options shared by `run` and `compare`.
 PathsOpt = Annotated[int, typer.Option("--paths", "-n", help="Monte Carlo paths.")]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Root random seed.")]
@@ -321,6 +347,9 @@ def run_cmd(
             _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))
+                book_table = _portfolio_table(result)
+                if book_table is not None:
+                    out.print(book_table)
                 out.print(
                     f"{result.summary.n_paths:,} paths x {result.n_steps} days in "
                     f"{result.wall_seconds:.2f} s (seed {config.seed})"
@@ -381,8 +410,27 @@ def compare_cmd(
         if all(dirs):
             if portfolio is not None:
                 raise InputError("--portfolio applies to scenario files; runs keep their own")
+            given = [
+                opt
+                for opt, used in (
+                    ("--paths", paths != DEFAULT_PATHS),
+                    ("--seed", seed != DEFAULT_SEED),
+                    ("--horizon", horizon is not None),
+                )
+                if used
+            ]
+            if given:
+                raise InputError(
+                    f"{', '.join(given)}: run directories keep their own paths, seed and "
+                    "horizon; these options apply to scenario files"
+                )
             samples = [Sample.from_directory(p) for p in items]
             names = [s.name for s in samples]
+            if len(set(names)) < len(names) and len({p.name for p in items}) == len(items):
+                # Runs of one scenario (other seeds, say): tell them apart by directory.
+                for s, p in zip(samples, items, strict=True):
+                    s.name = p.name
+                names = [s.name for s in samples]
         else:
             loaded, book, config = _prepare(
                 items,
@@ -482,6 +530,9 @@ def list_cmd(
         err.print(f"Error: {one_line(str(directory))}: not a directory", markup=False)
         raise typer.Exit(2)
     files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"})
+    if not files:
+        out.print(f"No scenario files (*.yaml, *.yml) in {one_line(str(directory))}", markup=False)
+        return
     table = Table(title=f"Scenarios in {directory}", title_justify="left")
     for col in ("file", "name", "as of", "description"):
         table.add_column(col, overflow="fold")
@@ -510,6 +561,7 @@ _register_extra_commands()
 
 
 def _terminate(signum: int, frame: object) -> None:
+    received(signum)
     raise KeyboardInterrupt
 
 
@@ -524,7 +576,7 @@ def main() -> None:
         app(prog_name="sim")
     except KeyboardInterrupt:  # before a command's own handler is in place
         sys.stderr.write("Interrupted: nothing was written.\n")
-        raise SystemExit(130) from None
+        raise SystemExit(interrupted_by()) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,13 +1,15 @@
 """How every ``sim`` command turns exceptions into one line and an exit code.
 
 Exit codes: 2 for bad input (:class:`~simulator.errors.InputError`), 1 for runtime
-failures and for bugs (reported as an internal error, never as a traceback), 130 after
-Ctrl-C or SIGTERM.
+failures and for bugs (reported as an internal error, never as a traceback), and
+128 + the signal's number after an interruption: 130 after Ctrl-C (SIGINT), 143 after
+SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -15,7 +17,20 @@ import typer
 
 from simulator.errors import SimulatorError, one_line
 
-__all__ = ["handle_errors", "one_line"]
+__all__ = ["handle_errors", "interrupted_by", "one_line", "received"]
+
+#: The signal that interrupted the command (SIGTERM is turned into KeyboardInterrupt).
+_received: list[int] = [signal.SIGINT]
+
+
+def received(signum: int) -> None:
+    """Record the signal behind the coming KeyboardInterrupt (for the exit code)."""
+    _received[0] = signum
+
+
+def interrupted_by() -> int:
+    """Exit code after an interruption: 128 + the signal's number."""
+    return 128 + int(_received[0])
 
 
 def _say(line: str) -> None:
@@ -33,7 +48,7 @@ def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Ite
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _say(interrupted)
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_by()) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:  # a bug: say so in one line, never a traceback

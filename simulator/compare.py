@@ -193,6 +193,9 @@ def check_comparable(samples: list[Sample], labels: list[str]) -> None:
         if s.horizons != first.horizons:
             raise InputError(f"{what}: horizons differ ({first.horizons} vs {s.horizons})")
         a, b = set(first.values), set(s.values)
+        if ("portfolio" in a) != ("portfolio" in b):
+            with_book = label0 if "portfolio" in a else label
+            raise InputError(f"{what}: only {with_book} was run with a portfolio")
         if a != b:
             only_a = ", ".join(sorted(a - b)) or "none"
             only_b = ", ".join(sorted(b - a)) or "none"

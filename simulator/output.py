@@ -32,33 +32,72 @@ from simulator.portfolio import describe
 from simulator.samples import series_meta
 from simulator.streams import BIT_GENERATOR
 
-__all__ = ["atomic_directory", "check_out", "manifest", "target_directory", "write_run"]
+__all__ = [
+    "atomic_directory",
+    "check_out",
+    "manifest",
+    "target_directory",
+    "write_run",
+    "write_text_atomic",
+]
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, label: str | None = None) -> None:
     """Check, before anything runs, that results can be written under ``out``.
 
     Makes and removes a temporary directory in ``out``'s nearest existing ancestor (so a
     read-only or virtual file system fails here, not after the simulation); creates
     nothing that stays.
 
+    Parameters
+    ----------
+    out
+        The directory results will go to (it may not exist yet).
+    label
+        How to name it in an error; default ``--out OUT``.
+
     Raises
     ------
     InputError
         ``out`` or an ancestor is a file, or the nearest existing ancestor is not writable.
     """
+    named = label or f"--out {out}"
     try:
         existing = out
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--out {out} exists and is not a directory")
         if not existing.is_dir():
-            raise InputError(f"--out {out}: {existing} is a file, not a directory")
+            if existing == out and named.endswith(str(out)):  # the label names it
+                raise InputError(f"{named} exists and is not a directory")
+            raise InputError(f"{named}: {existing} is a file, not a directory")
         probe = tempfile.mkdtemp(prefix=".sim-write-check-", dir=existing)
         os.rmdir(probe)
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise InputError(f"{named}: cannot write there ({exc.strerror or exc})") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, so that a
+    failed or interrupted write leaves any earlier file as it was.
+
+    Raises
+    ------
+    RuntimeFailure
+        The file cannot be written.
+    """
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
 
 
 def target_directory(out: Path, name: str, force: bool) -> Path:

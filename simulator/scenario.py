@@ -404,7 +404,11 @@ class Scenario(_Strict):
                     )
         order = event_order(self.events)
         if order is None:
-            raise _FieldError(("events",), "requires/excludes form a cycle")
+            cycle = _cycle(self.events)
+            raise _FieldError(
+                ("events", cycle[0]),
+                f"requires/excludes form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+            )
         spot_low = self.oil.spot.support()[0]
         for name, event in self.events.items():
             if event.risk_premium is not None:
@@ -478,6 +482,30 @@ def event_order(events: dict[str, Event]) -> list[str] | None:
         order.append(ready[0])
         done.add(ready[0])
     return order
+
+
+def _cycle(events: dict[str, Event]) -> list[str]:
+    """One cycle of the requires/excludes graph, each event followed by one it depends on
+    (depth-first search; the caller knows there is a cycle)."""
+    deps = {n: [d for d in (*e.requires, *e.excludes) if d in events] for n, e in events.items()}
+    finished: set[str] = set()
+    for start in events:
+        trail: list[str] = []
+        stack = [(start, iter(deps[start]))]
+        trail.append(start)
+        while stack:
+            node, todo = stack[-1]
+            nxt = next(todo, None)
+            if nxt is None:
+                stack.pop()
+                trail.pop()
+                finished.add(node)
+            elif nxt in trail:
+                return trail[trail.index(nxt) :]
+            elif nxt not in finished:
+                stack.append((nxt, iter(deps[nxt])))
+                trail.append(nxt)
+    raise AssertionError("no cycle")
 
 
 # --------------------------------------------------------------------------- YAML reading
@@ -595,11 +623,36 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
     except (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError) as exc:
         # The safe constructor's own failures on values such as 2026-02-30 or !!float abc.
         raise ScenarioError(
-            f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})", file=file
+            f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})",
+            file=file,
+            line=_unreadable_scalar_line(text),
         ) from None
     finally:
         loader.dispose()
     return data, origin
+
+
+def _unreadable_scalar_line(text: str) -> int | None:
+    """Line of the first scalar the safe constructor cannot build (2026-02-30, ...)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        pending = [loader.get_single_node()]
+        while pending:
+            node = pending.pop(0)
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node)
+                except Exception:  # any failure marks the culprit
+                    return int(node.start_mark.line) + 1
+            elif isinstance(node, yaml.SequenceNode):
+                pending.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                pending.extend(n for pair in node.value for n in pair)
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
 
 
 def _python_parser_error(text: str) -> yaml.MarkedYAMLError | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer
 import typer.main
-from conftest import SCENARIOS, event, q
+from conftest import REPO, SCENARIOS, event, q
 
 import simulator.cli
 import simulator.engine
@@ -500,3 +500,30 @@ def test_validate_reads_a_portfolio_as_a_portfolio(runner: Any, tmp_path: Path) 
         f"Error: {bad}:3: positions.brent.notionl_usd: unknown field; did you mean "
         "'notional_usd'? (allowed: notional_usd, weight, dv01_usd, duration_years, rationale)\n"
     )
+
+
+def test_list_of_a_directory_without_scenarios(runner: Any, tmp_path: Path) -> None:
+    result = invoke(runner, "list", tmp_path)
+    assert result.exit_code == 0
+    assert result.stdout == f"No scenario files (*.yaml, *.yml) in {tmp_path}\n"
+
+
+def test_run_with_a_portfolio_prints_its_var_and_es(runner: Any, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["run", SCENARIOS / "baseline.yaml", "--portfolio", REPO / "portfolios" / "sample.yaml"]
+    result = invoke(runner, *args, "--paths", "500", "--horizon", "5", "-w", "1", "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = {
+        (r[1], r[2], r[3]): float(r[4])
+        for r in (
+            line.split(",") for line in (out / "baseline" / "summary.csv").read_text().splitlines()
+        )
+        if r[1] == "portfolio"
+    }
+    mean = rows[("portfolio", "5", "mean")]
+    cells = [f"{rows[('portfolio', '5', s)]:,.0f}" for s in ("var_95", "es_95", "var_99", "es_99")]
+    lines = result.stdout.splitlines()
+    title = lines.index("Portfolio 'sample' P&L (USD; VaR and ES are losses)")
+    line = next(x for x in lines[title:] if x.strip().startswith("│     5 d"))
+    assert [c.strip() for c in line.strip("│ ").split("│")][2:] == cells
+    assert f"{mean:,.0f} ± " in line

@@ -6,6 +6,7 @@ Statistical checks use fixed seeds; tolerances come from standard errors (4 SE).
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -276,10 +277,7 @@ def test_check_comparable_refusals(
     with_book = sample_of(shocked, 1, 50, load_portfolio(path))
     with pytest.raises(InputError) as info:
         check_comparable([a, with_book], ["x", "y"])
-    # The book adds a 'portfolio' series: that is what differs first.
-    assert str(info.value) == (
-        "cannot compare x and y: assets differ (only in x: none; only in y: portfolio)"
-    )
+    assert str(info.value) == "cannot compare x and y: only y was run with a portfolio"
     check_comparable([a, b], ["x", "y"])  # fine
 
 
@@ -365,9 +363,9 @@ def test_compare_refuses_a_directory_without_manifest(runner: Any, tmp_path: Pat
     d1, d2 = tmp_path / "run1", tmp_path / "run2"
     d1.mkdir()
     d2.mkdir()
-    assert _refused(runner, tmp_path, d1, d2) == (
-        f"Error: {d1}: not a run directory (no manifest.json)"
-    )
+    result = invoke(runner, "compare", d1, d2, "--quiet", "--out", tmp_path / "cmp_out")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {d1}: not a run directory (no manifest.json)\n"
 
 
 # --------------------------------------------------------------------------- directories
@@ -432,3 +430,45 @@ def test_runs_with_different_bit_generators_are_not_paired() -> None:
     assert paired([sample(bit_generator="SFC64"), sample(bit_generator="SFC64")])
     assert not paired([sample(bit_generator="SFC64"), sample()])
     assert paired([sample(bit_generator="PCG64"), sample()])
+
+
+def test_runs_of_one_scenario_compare_by_directory_name(runner: Any, tmp_path: Path) -> None:
+    """Two seeds of one scenario (a convergence check): told apart by their directories,
+    unpaired, so differences use independent errors."""
+    a = write_doc(tmp_path, "first")
+    runs = tmp_path / "runs"
+    for seed in ("1", "2"):
+        result = invoke(
+            runner, "run", a, "--paths", "300", "--seed", seed, "-w", "1", "-q", "--out", runs
+        )
+        assert result.exit_code == 0, result.output
+    dirs = [runs / "first", runs / "first-2"]
+    out = tmp_path / "cmp"
+    result = invoke(runner, "compare", *dirs, "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "compare-first-first-2" / "comparison.csv").open()))
+    assert {r["scenario"] for r in rows} == {"first", "first-2"}
+    diff = next(
+        r
+        for r in rows
+        if (r["scenario"], r["asset"], r["horizon_days"], r["statistic"])
+        == ("first-2", "brent", "20", "mean")
+    )
+    assert diff["diff_std_error"] == diff["diff_std_error_independent"]
+
+
+@pytest.mark.parametrize("option", [["--paths", "500"], ["--seed", "3"], ["--horizon", "5"]])
+def test_run_directories_refuse_run_options(runner: Any, tmp_path: Path, option: list[str]) -> None:
+    a, b = write_doc(tmp_path, "first"), write_doc(tmp_path, "second")
+    runs = tmp_path / "runs"
+    for path in (a, b):
+        result = invoke(runner, "run", path, "--paths", "200", "-w", "1", "-q", "--out", runs)
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "cmp"
+    result = invoke(runner, "compare", runs / "first", runs / "second", *option, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {option[0]}: run directories keep their own paths, seed and horizon; these "
+        "options apply to scenario files\n"
+    )
+    assert not out.exists()

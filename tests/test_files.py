@@ -21,6 +21,7 @@ from conftest import minimal_doc
 
 import simulator.cli
 from simulator.cli import app
+from simulator.output import write_text_atomic
 
 FAST = ["--paths", "200", "--horizon", "5", "--workers", "1", "--quiet"]
 
@@ -144,10 +145,31 @@ def test_calibrate_out_under_a_file(runner: Any, tmp_path: Path) -> None:
     prices.write_text("Date,Price\n2020-01-01,1\n")
     afile = tmp_path / "afile"
     afile.write_text("x")
-    # Too few returns: the input error comes first, and nothing is written.
+    # Where the results go is checked before the data and the fit.
     result = invoke(runner, "calibrate", prices, "--quiet", "--out", afile / "x.yaml")
     assert result.exit_code == 2
-    one_error_line(result)
+    assert one_error_line(result) == (
+        f"Error: --out {afile / 'x.yaml'}: {afile} is a file, not a directory"
+    )
+    result = invoke(runner, "calibrate", prices, "--quiet", "--charts", afile)
+    assert result.exit_code == 2
+    assert one_error_line(result) == f"Error: --charts {afile} exists and is not a directory"
+    result = invoke(runner, "calibrate", prices, "--quiet", "--out", tmp_path)
+    assert result.exit_code == 2
+    assert one_error_line(result) == f"Error: --out {tmp_path} is a directory; give a file name"
+    assert afile.read_text() == "x"
+
+
+def test_write_text_atomic_keeps_the_earlier_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "fragment.yaml"
+    target.write_text("earlier", encoding="utf-8")
+    write_text_atomic(target, "new")
+    assert target.read_text(encoding="utf-8") == "new"
+
+    with pytest.raises(TypeError):
+        write_text_atomic(target, 42)  # type: ignore[arg-type]  # fails mid-write
+    assert target.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["fragment.yaml"]
 
 
 # --------------------------------------------------------------------------- full disk

@@ -424,8 +424,8 @@ def test_event_dependency_cycle(write_scenario: Any) -> None:
         }
     )
     err = error_of(path)
-    assert (err.field, err.line) == ("events", line_of(path, "events:"))
-    assert err.message == "requires/excludes form a cycle"
+    assert (err.field, err.line) == ("events.a", line_of(path, "  a:", after="events:"))
+    assert err.message == "requires/excludes form a cycle: a -> c -> b -> a"
 
 
 def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
@@ -718,3 +718,23 @@ def test_fuzz_text(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.yaml"
     path.write_text(text, encoding="utf-8")
     _only_scenario_errors(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("2026-02-30", "ValueError: day is out of range for month"),
+        ("!!float abc", "ValueError: could not convert string to float: 'abc'"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_located(
+    write_scenario: Any, value: str, problem: str
+) -> None:
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace("as_of: '2026-02-06'", f"as_of: {value}")
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.line, err.message) == (
+        line_of(path, "as_of:"),
+        f"YAML error: a value cannot be read ({problem})",
+    )

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from simulator.cli_errors import handle_errors
-from simulator.errors import RuntimeFailure
+from simulator.errors import InputError
 
 __all__ = ["calibrate_cmd", "register"]
 
@@ -107,7 +107,15 @@ def calibrate_cmd(
         t0 = time.perf_counter()
         from simulator.calibrate.core import Options, calibrate
         from simulator.calibrate.data import parse_kind, parse_window
+        from simulator.output import check_out, write_text_atomic
 
+        # Where the results go is checked before the fit, which takes seconds.
+        if out is not None:
+            if out.is_dir():
+                raise InputError(f"--out {out} is a directory; give a file name")
+            check_out(out.parent, label=f"--out {out}")
+        if charts is not None:
+            check_out(charts, label=f"--charts {charts}")
         windows = tuple(parse_window(w) for w in exclude or [])
         kinds = tuple(parse_kind(k) for k in kind or [])
         options = Options(
@@ -147,10 +155,7 @@ def calibrate_cmd(
 
             write_charts(cal, charts)
         if out is not None:
-            try:
-                out.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise RuntimeFailure(f"cannot write {out}: {exc.strerror}") from None
+            write_text_atomic(out, text)
         else:
             typer.echo(text, nl=False)
         if not quiet:
