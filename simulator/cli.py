@@ -223,12 +223,18 @@ def _load_all(files: list[Path]) -> list[LoadedScenario]:
 
 def _summary_table(result: RunResult) -> Table:
     series = result.summary.series["brent"]
-    table = Table(title=f"Brent (USD/bbl) — {result.scenario.name}", title_justify="left")
+    table = Table(
+        title=f"Brent (USD/bbl) — {result.scenario.name}",
+        title_justify="left",
+        caption="P(ever>X): above X on at least one daily close up to the horizon",
+        caption_justify="left",
+    )
     for col in ("horizon", "p05", "p50", "p95", "mean ± se"):
         table.add_column(col, justify="right")
     above = [t for t in series.spec.thresholds_above if t >= 100][:1]
     if above:
         table.add_column(f"P(>{above[0]:g})", justify="right")
+        table.add_column(f"P(ever>{above[0]:g})", justify="right")
     rows: dict[int, dict[str, tuple[float, float]]] = {}
     for name, h, stat, value, se in series.rows():
         del name
@@ -243,8 +249,9 @@ def _summary_table(result: RunResult) -> Table:
             f"{mean:.2f} ± {se:.2f}",
         ]
         if above:
-            p, pse = stats[f"prob_above_{above[0]:g}"]
-            cells.append(f"{p:.3f} ± {pse:.3f}")
+            for stat in (f"prob_above_{above[0]:g}", f"prob_ever_above_{above[0]:g}"):
+                p, pse = stats[stat]
+                cells.append(f"{100 * p:.1f} ± {100 * pse:.1f}%")
         table.add_row(*cells)
     return table
 

@@ -318,6 +318,7 @@ def series_specs(scenario: sc.Scenario) -> list[SeriesSpec]:
             kind="log",
             thresholds_above=tuple(t for t in thresholds if t >= spot),
             thresholds_below=tuple(t for t in thresholds if t < spot),
+            first_passage=True,
         )
     ]
     for name, asset in scenario.assets.items():

@@ -190,6 +190,9 @@ class SeriesSpec:
         Levels for ``prob_above_X`` and ``prob_below_X`` rows.
     above_names, below_names
         Statistic names for those rows, if not the default ``prob_above_X``.
+    first_passage
+        Also count the paths that cross each threshold on any daily close up to each
+        horizon (rows ``prob_ever_above_X`` and ``prob_ever_below_X``).
     """
 
     name: str
@@ -200,12 +203,22 @@ class SeriesSpec:
     thresholds_below: tuple[float, ...] = ()
     above_names: tuple[str, ...] = ()
     below_names: tuple[str, ...] = ()
+    first_passage: bool = False
 
     def statistic_names(self) -> tuple[list[str], list[str]]:
         """Names of the ``prob_above`` and ``prob_below`` rows (default ``prob_above_100``)."""
         above = list(self.above_names) or [f"prob_above_{_fmt(t)}" for t in self.thresholds_above]
         below = list(self.below_names) or [f"prob_below_{_fmt(t)}" for t in self.thresholds_below]
         return above, below
+
+    def first_passage_names(self) -> tuple[list[str], list[str]]:
+        """Names of the first-passage rows (``prob_ever_above_100``), empty without
+        :attr:`first_passage`."""
+        if not self.first_passage:
+            return [], []
+        above, below = self.statistic_names()
+        ever = [name.replace("prob_", "prob_ever_", 1) for name in above]
+        return ever, [name.replace("prob_", "prob_ever_", 1) for name in below]
 
     def transform(self, level: np.ndarray) -> np.ndarray:
         """Level to histogram coordinate (log return, or bp change)."""
@@ -365,6 +378,9 @@ class SeriesSummary:
         Moments of the level at each horizon.
     above, below
         Counts of paths above / below each threshold, ``(h, n_thresholds)``.
+    ever_above, ever_below
+        Counts of paths above / below each threshold on some daily close from day 1 to the
+        horizon, ``(h, n_thresholds)`` (zero columns without ``spec.first_passage``).
     exact_parts
         Levels at the horizons, block by block, each ``(n_block, h)``, or ``None`` once over
         the memory budget; read them joined as :attr:`exact`.
@@ -381,6 +397,8 @@ class SeriesSummary:
     moments: Moments
     above: np.ndarray
     below: np.ndarray
+    ever_above: np.ndarray
+    ever_below: np.ndarray
     exact_parts: tuple[np.ndarray, ...] | None
     fan_days: np.ndarray
     fan: Histogram
@@ -433,12 +451,15 @@ class SeriesSummary:
         below = np.zeros((n_h, len(spec.thresholds_below)), dtype=np.int64)
         for j, t in enumerate(spec.thresholds_below):
             below[:, j] = (at < t).sum(axis=0)
+        ever_above, ever_below = _first_passages(spec, coords, horizons)
         return cls(
             spec=spec,
             horizons=horizons,
             moments=Moments.of(at),
             above=above,
             below=below,
+            ever_above=ever_above,
+            ever_below=ever_below,
             exact_parts=(at,) if keep_exact else None,
             fan_days=fan_days,
             fan=Histogram.of_days(spec.kind, coords, fan_days),
@@ -458,6 +479,8 @@ class SeriesSummary:
             moments=self.moments.merge(other.moments),
             above=self.above + other.above,
             below=self.below + other.below,
+            ever_above=self.ever_above + other.ever_above,
+            ever_below=self.ever_below + other.ever_below,
             exact_parts=exact,
             fan_days=self.fan_days,
             fan=self.fan.merge(other.fan, in_place),
@@ -499,6 +522,7 @@ class SeriesSummary:
         se_mean = self.moments.std_error_of_mean()
         se_std = self.moments.std_error_of_std()
         above_names, below_names = self.spec.statistic_names()
+        ever_above, ever_below = self.spec.first_passage_names()
         for i, h in enumerate(self.horizons):
             h = int(h)
             out.append((self.spec.name, h, "mean", float(mean[i]), float(se_mean[i])))
@@ -512,7 +536,40 @@ class SeriesSummary:
             for j, stat in enumerate(below_names):
                 p = float(self.below[i, j] / n)
                 out.append((self.spec.name, h, stat, p, math.sqrt(p * (1 - p) / n)))
+            for counts, names in ((self.ever_above, ever_above), (self.ever_below, ever_below)):
+                for j, stat in enumerate(names):
+                    p = float(counts[i, j] / n)
+                    out.append((self.spec.name, h, stat, p, math.sqrt(p * (1 - p) / n)))
         return out
+
+
+def _first_passages(
+    spec: SeriesSpec, coords: np.ndarray, horizons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paths whose level is above / below each threshold on some daily close from day 1 to
+    each horizon, ``(h, n_thresholds)`` each; zero columns without ``spec.first_passage``.
+
+    ``coords`` is ``(n_paths, n_steps + 1)`` in the spec's coordinate; ``horizons`` is
+    sorted. The running maximum and minimum are taken per horizon segment and accumulated,
+    and compared as levels (the transform is increasing), so a path above a threshold at a
+    horizon is always counted as having been above it by then.
+    """
+    n_h = len(horizons)
+    if not spec.first_passage:
+        return np.zeros((n_h, 0), dtype=np.int64), np.zeros((n_h, 0), dtype=np.int64)
+    days = coords[:, 1 : int(horizons[-1]) + 1]
+    starts = np.concatenate([[0], np.asarray(horizons[:-1], dtype=np.int64)])
+    out = []
+    for reduce, thresholds, beyond in (
+        (np.maximum, spec.thresholds_above, np.greater),
+        (np.minimum, spec.thresholds_below, np.less),
+    ):
+        extreme = spec.inverse(reduce.accumulate(reduce.reduceat(days, starts, axis=1), axis=1))
+        counts = np.zeros((n_h, len(thresholds)), dtype=np.int64)
+        for j, t in enumerate(thresholds):
+            counts[:, j] = beyond(extreme, t).sum(axis=0)
+        out.append(counts)
+    return out[0], out[1]
 
 
 def join_parts(parts: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...] | None:

@@ -393,3 +393,61 @@ def test_in_place_running_total_equals_the_functional_merge() -> None:
     np.testing.assert_array_equal(running.high, functional.high)
     for b, counts in zip(blocks[1:], before, strict=True):
         np.testing.assert_array_equal(b.counts, counts)
+
+
+# --------------------------------------------------------------------------- first passage
+
+
+PASSAGE = SeriesSpec(
+    "brent", "USD/bbl", 70.0, "log", (75.0, 80.0), (60.0, 65.0), first_passage=True
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "horizons"),
+    [
+        (PASSAGE, [1, 3, 7, 10]),
+        (PASSAGE, [10]),
+        (
+            SeriesSpec("us10y", "percent", 4.0, "linear", (4.1,), (3.9,), first_passage=True),
+            [2, 5, 9],
+        ),
+    ],
+)
+def test_first_passage_counts_equal_a_brute_force(spec: SeriesSpec, horizons: list[int]) -> None:
+    """Counted from the running extremes of the daily closes 1..h, path by path."""
+    levels = _levels(11, 3000) if spec.kind == "log" else 4.0 + (_levels(11, 3000) - 70.0) / 50
+    s = SeriesSummary.of(spec, levels, np.array(horizons), np.arange(11), 0, True)
+    for i, h in enumerate(horizons):
+        high, low = levels[:, 1 : h + 1].max(axis=1), levels[:, 1 : h + 1].min(axis=1)
+        for j, t in enumerate(spec.thresholds_above):
+            assert s.ever_above[i, j] == int((high > t).sum())
+            assert s.ever_above[i, j] >= s.above[i, j]  # ending above means having been above
+        for j, t in enumerate(spec.thresholds_below):
+            assert s.ever_below[i, j] == int((low < t).sum())
+            assert s.ever_below[i, j] >= s.below[i, j]
+    assert np.all(np.diff(s.ever_above, axis=0) >= 0)  # a longer window can only add paths
+    assert np.all(np.diff(s.ever_below, axis=0) >= 0)
+
+
+def test_first_passage_rows_merge_and_are_off_by_default() -> None:
+    a, b = _levels(12, 700), _levels(13, 900)
+    one = SeriesSummary.of(PASSAGE, a, np.array([5, 10]), np.arange(11), 0, True)
+    merged = one.merge(SeriesSummary.of(PASSAGE, b, np.array([5, 10]), np.arange(11), 0, True))
+    whole = SeriesSummary.of(
+        PASSAGE, np.concatenate([a, b]), np.array([5, 10]), np.arange(11), 0, True
+    )
+    np.testing.assert_array_equal(merged.ever_above, whole.ever_above)
+    np.testing.assert_array_equal(merged.ever_below, whole.ever_below)
+    rows = {(h, stat): (v, se) for _, h, stat, v, se in merged.rows()}
+    p = float(np.mean(np.concatenate([a, b])[:, 1:11].max(axis=1) > 80.0))
+    assert rows[(10, "prob_ever_above_80")] == pytest.approx((p, math.sqrt(p * (1 - p) / 1600)))
+    assert {stat for _, stat in rows if "ever" in stat} == {
+        "prob_ever_above_75",
+        "prob_ever_above_80",
+        "prob_ever_below_60",
+        "prob_ever_below_65",
+    }
+    plain = _summary(a)
+    assert plain.ever_above.shape == (2, 0)
+    assert not any("ever" in stat for _, _, stat, _, _ in plain.rows())

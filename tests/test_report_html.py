@@ -549,3 +549,20 @@ def test_opens_in_headless_chromium(report: _Report, tmp_path: Path) -> None:
     assert png_size(data) == (1280, 4000)
     # A blank 1280x4000 page is about 20 kB; the charts and tables make it far larger.
     assert len(data) > 100_000
+
+
+def test_brent_first_passage_table(report: _Report) -> None:
+    """The Brent section has the first-passage probabilities, one row per horizon."""
+    result = report.result
+    stats = {(hh, s): (v, e) for _, hh, s, v, e in result.summary.series["brent"].rows()}
+    ever_above, ever_below = result.summary.series["brent"].spec.first_passage_names()
+    assert ever_above or ever_below
+    section = report.html.split("first passage, daily closes")[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)[1:]  # after the header
+    assert len(rows) == len(result.horizons)
+    for h, row in zip(result.horizons, rows, strict=True):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+        expected = [f"{stats[(h, s)][0]:.4f} ± {stats[(h, s)][1]:.4f}" for s in ever_below]
+        expected += [f"{stats[(h, s)][0]:.4f} ± {stats[(h, s)][1]:.4f}" for s in ever_above]
+        assert cells[0] == str(h)
+        assert cells[2:] == expected

@@ -476,13 +476,32 @@ def _brent(result: RunResult) -> list[_Block]:
         cells += [_pm(*stats[(h, s)], stat_digits(unit, s)) for s in _QUANTILE_STATS]
         cells += [_pm(*stats[(h, s)], stat_digits(unit, s)) for s, _ in thresholds]
         rows.append(tuple(cells))
-    return [
+    blocks: list[_Block] = [
         _Para(
             f"Brent in {brent.spec.unit} at each reporting horizon: mean, quantiles and "
             "probabilities of ending above or below each threshold, ± one standard error."
         ),
         _Table(header, tuple(rows)),
     ]
+    ever_above, ever_below = brent.spec.first_passage_names()
+    if ever_above or ever_below:
+        ever = [
+            *zip(ever_below, (f"P(< {t:g})" for t in brent.spec.thresholds_below), strict=True),
+            *zip(ever_above, (f"P(> {t:g})" for t in brent.spec.thresholds_above), strict=True),
+        ]
+        ever_rows = tuple(
+            (str(h), _date(result, h), *(_pm(*stats[(h, s)], PROBABILITY_DIGITS) for s, _ in ever))
+            for h in result.horizons
+        )
+        blocks += [
+            _Para(
+                "Probabilities that Brent closes beyond each threshold on at least one trading "
+                "day up to each horizon (first passage, daily closes): the risk that a level "
+                "is touched on the way, not only at the end."
+            ),
+            _Table(("horizon (trading days)", "date", *(label for _, label in ever)), ever_rows),
+        ]
+    return blocks
 
 
 def _assets(result: RunResult) -> list[_Block]:
