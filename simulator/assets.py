@@ -119,6 +119,15 @@ def _checked(
     return nearest_correlation(m), low
 
 
+def _matrix_key(
+    scenario: sc.Scenario,
+) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...], bool]:
+    """Series names (Brent first), sorted pairs and strictness: the cache key of the matrix."""
+    assert scenario.correlations is not None
+    names = ("brent", *scenario.assets)
+    return names, tuple(sorted(scenario.correlations.pairs.items())), scenario.correlations.strict
+
+
 def correlation_matrix(scenario: sc.Scenario, warn: bool = False) -> tuple[list[str], np.ndarray]:
     """Names (``brent`` first, then the assets) and the validated correlation matrix.
 
@@ -134,10 +143,8 @@ def correlation_matrix(scenario: sc.Scenario, warn: bool = False) -> tuple[list[
     ScenarioError
         The matrix is not positive semi-definite and ``correlations.strict`` is set.
     """
-    assert scenario.correlations is not None
-    names = ("brent", *scenario.assets)
-    pairs = tuple(sorted(scenario.correlations.pairs.items()))
-    matrix, _ = _checked(names, pairs, scenario.correlations.strict)
+    names, pairs, strict = _matrix_key(scenario)
+    matrix, _ = _checked(names, pairs, strict)
     repair = correlation_repair(scenario)
     if warn and repair is not None:
         warnings.warn(
@@ -161,9 +168,8 @@ def correlation_repair(scenario: sc.Scenario) -> dict[str, float] | None:
     """
     if scenario.correlations is None:
         return None
-    names = ("brent", *scenario.assets)
-    pairs = tuple(sorted(scenario.correlations.pairs.items()))
-    matrix, low = _checked(names, pairs, scenario.correlations.strict)
+    names, pairs, strict = _matrix_key(scenario)
+    matrix, low = _checked(names, pairs, strict)
     if low >= -1e-10:
         return None
     change = float(np.abs(matrix - _pairs_matrix(names, pairs)).max())

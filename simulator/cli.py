@@ -25,21 +25,27 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from simulator import __version__
-from simulator.cli_errors import handle_errors, interrupted_by, one_line, received
+from simulator import __version__, cli_errors
+from simulator.cli_errors import (
+    handle_errors,
+    ignore_further_interrupts,
+    interrupted_by,
+    one_line,
+    received,
+)
 from simulator.engine import (
     DEFAULT_PATHS,
     RunConfig,
     RunResult,
     check_resources,
     default_workers,
+    max_exact_paths,
     run,
     uses_compiled,
 )
 from simulator.errors import InputError, ScenarioError, SimulatorWarning
 from simulator.output import check_out, write_run
 from simulator.portfolio import LoadedPortfolio, load_portfolio
-from simulator.reduce import EXACT_BUDGET_VALUES
 from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
@@ -183,12 +189,11 @@ def _paths_note(result: RunResult, target: Path, quiet: bool) -> None:
     """Say when a run kept no per-path values (no paths.npz: it cannot be re-compared)."""
     if quiet or (target / "paths.npz").exists():
         return
-    per_path = len(result.horizons) * (len(result.summary.series) + (result.portfolio is not None))
+    limit = max_exact_paths(result.scenario, result.n_steps, result.portfolio is not None)
     err.print(
-        f"Note: no paths.npz: {result.summary.n_paths:,} paths x {per_path} values exceed the "
-        f"budget of {EXACT_BUDGET_VALUES:,} per-path values, so quantiles come from histograms "
-        f"(within 0.1%) and `sim compare` cannot reuse this directory (it can up to "
-        f"{EXACT_BUDGET_VALUES // per_path:,} paths)",
+        f"Note: no paths.npz: {result.summary.n_paths:,} paths are more than the "
+        f"{limit:,} whose per-path values fit in memory here, so quantiles come from "
+        "histograms (within 0.1%) and `sim compare` cannot reuse this directory",
         markup=False,
     )
 
@@ -366,6 +371,7 @@ def run_cmd(
 
 @app.command("compare")
 def compare_cmd(
+    ctx: typer.Context,
     items: Annotated[
         list[Path],
         typer.Argument(help="Scenario YAML files, or run directories.", show_default=False),
@@ -418,26 +424,23 @@ def compare_cmd(
             if portfolio is not None:
                 raise InputError("--portfolio applies to scenario files; runs keep their own")
             given = [
-                opt
-                for opt, used in (
-                    ("--paths", paths != DEFAULT_PATHS),
-                    ("--seed", seed != DEFAULT_SEED),
-                    ("--horizon", horizon is not None),
-                )
-                if used
+                f"--{name}"
+                for name in ("paths", "seed", "horizon", "workers", "scheduler", "cluster")
+                # By name: typer may bring its own copy of click's ParameterSource.
+                if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
             ]
             if given:
                 raise InputError(
-                    f"{', '.join(given)}: run directories keep their own paths, seed and "
-                    "horizon; these options apply to scenario files"
+                    f"{', '.join(given)}: run directories are not re-run (they keep their own "
+                    "paths, seed and horizon); these options apply to scenario files"
                 )
             samples = [Sample.from_directory(p) for p in items]
             names = [s.name for s in samples]
-            if len(set(names)) < len(names) and len({p.name for p in items}) == len(items):
-                # Runs of one scenario (other seeds, say): tell them apart by directory.
-                for s, p in zip(samples, items, strict=True):
-                    s.name = p.name
-                names = [s.name for s in samples]
+            if len(set(names)) < len(names):
+                # Runs of one scenario (other seeds, say): tell them apart by their paths.
+                names = _distinct_labels(items)
+                for sample, label in zip(samples, names, strict=True):
+                    sample.name = label
         else:
             loaded, book, config = _prepare(
                 items,
@@ -446,6 +449,12 @@ def compare_cmd(
                 check_memory=True,
             )
             names = [item.scenario.name for item in loaded]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    first = items[names.index(name)]
+                    raise InputError(
+                        f"cannot compare {first} and {items[i]}: both are scenario '{name}'"
+                    )
         # Options and --out are checked before anything runs.
         check_reference(reference, names)
         blend, note = parse_weights(weights, names) if weights else (None, None)
@@ -484,6 +493,16 @@ def compare_cmd(
                 table.add_row(*row)
             out.print(table)
         out.print(str(target.resolve()), markup=False)
+
+
+def _distinct_labels(paths: list[Path]) -> list[str]:
+    """The shortest trailing parts of ``paths`` that tell them apart (``out1/baseline``)."""
+    parts = [p.resolve().parts for p in paths]
+    for k in range(1, max(len(x) for x in parts) + 1):
+        labels = ["/".join(x[-k:]) for x in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    raise InputError("cannot compare a run directory with itself")
 
 
 @app.command("validate")
@@ -579,9 +598,11 @@ def main() -> None:
     any earlier result is left as it was.
     """
     signal.signal(signal.SIGTERM, _terminate)
+    cli_errors.owns_process[0] = True
     try:
         app(prog_name="sim")
     except KeyboardInterrupt:  # before a command's own handler is in place
+        ignore_further_interrupts()
         sys.stderr.write("Interrupted: nothing was written.\n")
         raise SystemExit(interrupted_by()) from None
 

@@ -17,7 +17,13 @@ import typer
 
 from simulator.errors import SimulatorError, one_line
 
-__all__ = ["handle_errors", "interrupted_by", "one_line", "received"]
+__all__ = [
+    "handle_errors",
+    "ignore_further_interrupts",
+    "interrupted_by",
+    "one_line",
+    "received",
+]
 
 #: The signal that interrupted the command (SIGTERM is turned into KeyboardInterrupt).
 _received: list[int] = [signal.SIGINT]
@@ -26,6 +32,22 @@ _received: list[int] = [signal.SIGINT]
 def received(signum: int) -> None:
     """Record the signal behind the coming KeyboardInterrupt (for the exit code)."""
     _received[0] = signum
+
+
+#: Set by the ``sim`` entry point: the process is ours to configure (not a test runner's).
+owns_process: list[bool] = [False]
+
+
+def ignore_further_interrupts() -> None:
+    """Once interrupted, let the clean-up finish: a second Ctrl-C or SIGTERM (or one held
+    during a fork and delivered late) would otherwise kill the process half-way through
+    it, with a traceback or a signal exit code instead of the one reported. Only in the
+    ``sim`` process itself (:data:`owns_process`)."""
+    if not owns_process[0]:
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def interrupted_by() -> int:
@@ -47,6 +69,7 @@ def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Ite
         _say(f"Error: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
+        ignore_further_interrupts()
         _say(interrupted)
         raise typer.Exit(interrupted_by()) from None
     except (typer.Exit, typer.Abort):

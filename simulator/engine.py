@@ -46,6 +46,7 @@ __all__ = [
     "RunConfig",
     "RunResult",
     "fan_days",
+    "max_exact_paths",
     "run",
     "run_block",
     "simulate_oil",
@@ -566,7 +567,8 @@ def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) 
     workers = max(1, config.workers)
     horizons = len(scenario.horizons(n_steps))
     series = 1 + k + int(portfolio)
-    exact = min(config.paths * horizons * series, EXACT_BUDGET_VALUES) * 8 * 2
+    exact = min(config.paths, max_exact_paths(scenario, n_steps, portfolio)) * horizons * series
+    exact *= 8 * 2
     tail = (
         PortfolioSummary.tail_size_for(config.paths) * horizons * (k + 1) * 8 * 2
         if portfolio
@@ -612,6 +614,14 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def max_exact_paths(scenario: sc.Scenario, n_steps: int, portfolio: bool) -> int:
+    """Most paths whose values at the horizons (every series, and the book's P&L) fit in
+    :data:`~simulator.reduce.EXACT_BUDGET_VALUES`: up to it, quantiles are exact and the
+    run keeps ``paths.npz``."""
+    per_path = len(scenario.horizons(n_steps)) * (1 + len(scenario.assets) + portfolio)
+    return EXACT_BUDGET_VALUES // per_path
 
 
 def uses_compiled(config: RunConfig) -> bool:
@@ -675,8 +685,7 @@ def run(
     scenario = loaded.scenario
     n_steps = config.horizon_days or scenario.horizon_days
     horizons = scenario.horizons(n_steps)
-    n_series = 1 + len(scenario.assets) + (portfolio is not None)
-    keep_exact = config.paths * len(horizons) * n_series <= EXACT_BUDGET_VALUES
+    keep_exact = config.paths <= max_exact_paths(scenario, n_steps, portfolio is not None)
     exposures = None
     tail_size = 0
     if portfolio is not None:

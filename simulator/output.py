@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -67,13 +68,20 @@ def check_out(out: Path, label: str | None = None) -> None:
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
         if not existing.is_dir():
-            if existing == out and named.endswith(str(out)):  # the label names it
+            if existing == out and label is None:
                 raise InputError(f"{named} exists and is not a directory")
             raise InputError(f"{named}: {existing} is a file, not a directory")
         probe = tempfile.mkdtemp(prefix=".sim-write-check-", dir=existing)
         os.rmdir(probe)
     except OSError as exc:
         raise InputError(f"{named}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _make_public(path: Path, mode: int) -> None:
+    """Give ``path`` the permissions a plain create would: ``mode`` less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(mode & ~mask)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -92,6 +100,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _make_public(tmp, 0o666)  # mkstemp makes it private; the result should not be
         os.replace(tmp, path)
     except OSError as exc:
         raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -122,9 +131,7 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
-        mask = os.umask(0)
-        os.umask(mask)
-        tmp.chmod(0o777 & ~mask)  # mkdtemp makes it private; the result should not be
+        _make_public(tmp, 0o777)  # mkdtemp makes it private; the result should not be
     except OSError as exc:
         raise RuntimeFailure(f"cannot write to {parent}: {exc.strerror or exc}") from None
     try:
@@ -331,7 +338,9 @@ def write_comparison(
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
-    name = "compare-" + "-".join(comparison.names)
+    # Names are scenario names, or labels of run directories ("out1/baseline"): keep the
+    # directory name to one safe component.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", "compare-" + "-".join(comparison.names))
     if len(name) > 120:
         name = name[:120]
     target = target_directory(out, name, force)

@@ -217,6 +217,7 @@ class SeriesSpec:
         if not self.first_passage:
             return [], []
         above, below = self.statistic_names()
+        assert all(n.startswith("prob_") for n in above + below), (above, below)
         ever = [name.replace("prob_", "prob_ever_", 1) for name in above]
         return ever, [name.replace("prob_", "prob_ever_", 1) for name in below]
 
@@ -557,6 +558,8 @@ def _first_passages(
     n_h = len(horizons)
     if not spec.first_passage:
         return np.zeros((n_h, 0), dtype=np.int64), np.zeros((n_h, 0), dtype=np.int64)
+    if n_h and (horizons[0] < 1 or np.any(np.diff(horizons) <= 0)):
+        raise ValueError(f"horizons must be strictly increasing days >= 1, got {horizons}")
     days = coords[:, 1 : int(horizons[-1]) + 1]
     starts = np.concatenate([[0], np.asarray(horizons[:-1], dtype=np.int64)])
     out = []
@@ -564,6 +567,9 @@ def _first_passages(
         (np.maximum, spec.thresholds_above, np.greater),
         (np.minimum, spec.thresholds_below, np.less),
     ):
+        if not thresholds:
+            out.append(np.zeros((n_h, 0), dtype=np.int64))
+            continue
         extreme = spec.inverse(reduce.accumulate(reduce.reduceat(days, starts, axis=1), axis=1))
         counts = np.zeros((n_h, len(thresholds)), dtype=np.int64)
         for j, t in enumerate(thresholds):

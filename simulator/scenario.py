@@ -57,7 +57,23 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 _Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 #: libyaml's loader when available (several times faster), else the pure-Python one; both
 #: have ``yaml.safe_load`` semantics.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# YAML 1.1 (PyYAML) reads 1e6 and 1e-2 as strings: a float needs a dot there. Read them as
+# numbers, as YAML 1.2 and every other tool do.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, with floats written in exponent form without a dot."""
+
+
+class _PythonLoader(yaml.SafeLoader):
+    """The pure-Python safe loader, with the same floats (for error messages and lines)."""
+
+
+for _cls in (_Loader, _PythonLoader):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
+_LOADER = _Loader
 
 
 class _Strict(BaseModel):
@@ -605,7 +621,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
             _walk(node, (), file, origin, [MAX_NODES])
             data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        if _LOADER is not yaml.SafeLoader:
+        if _BASE_LOADER is not yaml.SafeLoader:
             # libyaml words its errors differently; the pure-Python parser, run only on
             # this error path, gives the project's documented messages.
             exc = _python_parser_error(text) or exc
@@ -634,7 +650,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
 
 def _unreadable_scalar_line(text: str) -> int | None:
     """Line of the first scalar the safe constructor cannot build (2026-02-30, ...)."""
-    loader = yaml.SafeLoader(text)
+    loader = _PythonLoader(text)
     try:
         pending = [loader.get_single_node()]
         while pending:
@@ -657,7 +673,7 @@ def _unreadable_scalar_line(text: str) -> int | None:
 
 def _python_parser_error(text: str) -> yaml.MarkedYAMLError | None:
     """The pure-Python parser's error for ``text`` (None if it finds none)."""
-    loader = yaml.SafeLoader(text)
+    loader = _PythonLoader(text)
     try:
         loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -716,7 +732,7 @@ def _merge(
         if path == ("correlations", "pairs") and isinstance(key, str):
             # 'b/a' in the child overrides (or removes) the base's 'a/b'.
             reverse = "/".join(reversed(key.split("/")))
-            if reverse != key and reverse in merged and key not in merged:
+            if reverse != key and reverse in merged and key not in merged and reverse not in child:
                 merged[key] = merged.pop(reverse)
                 for k in [k for k in src.origin if k[: len(sub)] == (*path, reverse)]:
                     del src.origin[k]

@@ -111,7 +111,49 @@ def event(
     return doc
 
 
+_ASSET_UNITS = {
+    "price": {"drift": "per year", "vol": "annualised", "beta": "beta", "risk_off": "percent"},
+    "yield": {"drift": "bp/year", "vol": "bp/year", "beta": "bp per oil %", "risk_off": "bp"},
+}
+
+
+def asset(
+    kind: str = "price",
+    vol: float = 0.2,
+    beta_supply: float = 0.0,
+    risk_off: float = 0.0,
+    drift: float = 0.0,
+    multiplier: float = 1.0,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """An asset document with fixed values in the units its kind requires (a price starts
+    at 100 index points, a yield at 4 percent)."""
+    u = _ASSET_UNITS[kind]
+    return {
+        "label": label or f"test {kind}",
+        "rationale": "test asset",
+        "kind": kind,
+        "start": q(100.0, "index points") if kind == "price" else q(4.0, "percent"),
+        "drift": q(drift, u["drift"]),
+        "vol": q(vol, u["vol"]),
+        "stressed_vol_multiplier": q(multiplier, "multiplier"),
+        "beta_supply": q(beta_supply, u["beta"]),
+        "risk_off": q(risk_off, u["risk_off"]),
+    }
+
+
 # --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the CLI starts simulating: bad options must be refused before."""
+    import simulator.cli
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the engine ran although an option was unusable")
+
+    monkeypatch.setattr(simulator.cli, "run", refuse)
 
 
 @pytest.fixture

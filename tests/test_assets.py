@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from conftest import SCENARIOS, event, make_scenario, q, scenario_doc
+from conftest import SCENARIOS, asset, event, make_scenario, q, scenario_doc
 
 from simulator import kernels
 from simulator.assets import (
@@ -35,34 +35,6 @@ from simulator.streams import Streams
 
 DT = 1.0 / 252
 Z = 4.0  # tolerance in standard errors
-
-_UNITS = {
-    "price": {"drift": "per year", "vol": "annualised", "beta": "beta", "risk_off": "percent"},
-    "yield": {"drift": "bp/year", "vol": "bp/year", "beta": "bp per oil %", "risk_off": "bp"},
-}
-
-
-def asset(
-    kind: str = "price",
-    vol: float = 0.2,
-    beta_supply: float = 0.0,
-    risk_off: float = 0.0,
-    drift: float = 0.0,
-    multiplier: float = 1.0,
-) -> dict[str, Any]:
-    """An asset document with fixed values in the units its kind requires."""
-    u = _UNITS[kind]
-    return {
-        "label": f"test {kind}",
-        "rationale": "test asset",
-        "kind": kind,
-        "start": q(100.0, "index points") if kind == "price" else q(4.0, "percent"),
-        "drift": q(drift, u["drift"]),
-        "vol": q(vol, u["vol"]),
-        "stressed_vol_multiplier": q(multiplier, "multiplier"),
-        "beta_supply": q(beta_supply, u["beta"]),
-        "risk_off": q(risk_off, u["risk_off"]),
-    }
 
 
 def correlations(pairs: dict[str, float], df: float = 1000.0, **extra: Any) -> dict[str, Any]:
@@ -448,6 +420,14 @@ def test_a_child_overrides_or_removes_a_pair_written_the_other_way_round(
     gone = write_scenario(name="gone.yaml", text=head + "    b/a: null\n")
     _, m = correlation_matrix(load_scenario(gone).scenario)
     assert (m[0, 1], m[1, 2]) == (0.2, 0.0)
+    # Both spellings in the child: two values for one pair, as in a single file.
+    both = write_scenario(name="both.yaml", text=head + "    a/brent: 0.4\n    brent/a: 0.5\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(both)
+    assert str(info.value) == (
+        f"{both}:5: correlations.pairs.a/brent: the same pair as 'brent/a': give each "
+        "correlation once"
+    )
 
 
 def test_nearest_correlation_reproduces_highams_example() -> None:

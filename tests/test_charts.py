@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS, q
+from conftest import SCENARIOS, asset, q
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -43,28 +43,8 @@ def _asset(i: int) -> dict[str, Any]:
     """Asset ``i``: prices and yields in turn, with labels of varied length."""
     label = (LONG_LABEL, "X", f"Emerging-market equities {i} (EEM-like)")[i % 3]
     if i % 2:
-        return {
-            "label": label,
-            "rationale": "a test yield",
-            "kind": "yield",
-            "start": q(4.0, "percent"),
-            "drift": q(0.0, "bp/year"),
-            "vol": q(80.0, "bp/year"),
-            "stressed_vol_multiplier": q(1.2, "multiplier"),
-            "beta_supply": q(0.3, "bp per oil %"),
-            "risk_off": q(-5.0, "bp"),
-        }
-    return {
-        "label": label,
-        "rationale": "a test price",
-        "kind": "price",
-        "start": q(100.0, "index points"),
-        "drift": q(0.05, "per year"),
-        "vol": q(0.2, "annualised"),
-        "stressed_vol_multiplier": q(1.5, "multiplier"),
-        "beta_supply": q(-0.1, "beta"),
-        "risk_off": q(-1.0, "percent"),
-    }
+        return asset("yield", 80.0, 0.3, -5.0, multiplier=1.2, label=label)
+    return asset("price", 0.2, -0.1, -1.0, drift=0.05, multiplier=1.5, label=label)
 
 
 def _result(write_scenario: Callable[..., Path], n_assets: int) -> RunResult:

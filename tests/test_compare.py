@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import event, q, scenario_doc
 
+import simulator.cli
 from simulator.cli import app
 from simulator.compare import N_BATCHES, check_comparable, compare, parse_weights, statistics
 from simulator.engine import RunConfig, run
@@ -457,7 +458,55 @@ def test_runs_of_one_scenario_compare_by_directory_name(runner: Any, tmp_path: P
     assert diff["diff_std_error"] == diff["diff_std_error_independent"]
 
 
-@pytest.mark.parametrize("option", [["--paths", "500"], ["--seed", "3"], ["--horizon", "5"]])
+def test_runs_of_one_scenario_in_two_folders_compare_by_path(runner: Any, tmp_path: Path) -> None:
+    a = write_doc(tmp_path, "first")
+    for seed, folder in (("1", "out1"), ("2", "out2")):
+        result = invoke(
+            runner,
+            "run",
+            a,
+            "--paths",
+            "300",
+            "--seed",
+            seed,
+            "-w",
+            "1",
+            "-q",
+            "--out",
+            tmp_path / folder,
+        )
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "cmp"
+    dirs = [tmp_path / "out1" / "first", tmp_path / "out2" / "first"]
+    result = invoke(runner, "compare", *dirs, "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["compare-out1_first-out2_first"]
+    rows = list(csv.DictReader((out / "compare-out1_first-out2_first" / "comparison.csv").open()))
+    assert {r["scenario"] for r in rows} == {"out1/first", "out2/first"}
+
+
+def test_compare_refuses_one_scenario_file_twice_before_running(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = write_doc(tmp_path, "first")
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(a.read_text())
+    monkeypatch.setattr(simulator.cli, "run", lambda *a, **k: pytest.fail("ran"))
+    assert _refused(runner, tmp_path, a, copy) == (
+        f"Error: cannot compare {a} and {copy}: both are scenario 'first'"
+    )
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--paths", "500"],
+        ["--paths", "20000"],  # the default, given explicitly
+        ["--seed", "3"],
+        ["--horizon", "5"],
+        ["--workers", "2"],
+    ],
+)
 def test_run_directories_refuse_run_options(runner: Any, tmp_path: Path, option: list[str]) -> None:
     a, b = write_doc(tmp_path, "first"), write_doc(tmp_path, "second")
     runs = tmp_path / "runs"
@@ -468,7 +517,7 @@ def test_run_directories_refuse_run_options(runner: Any, tmp_path: Path, option:
     result = invoke(runner, "compare", runs / "first", runs / "second", *option, "--out", out)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: {option[0]}: run directories keep their own paths, seed and horizon; these "
-        "options apply to scenario files\n"
+        f"Error: {option[0]}: run directories are not re-run (they keep their own paths, seed "
+        "and horizon); these options apply to scenario files\n"
     )
     assert not out.exists()

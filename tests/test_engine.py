@@ -245,19 +245,26 @@ SHIPPED_SEED = 20260206
 
 
 @pytest.fixture(scope="module")
-def shipped() -> Any:
-    cache: dict[str, Rows] = {}
+def shipped_results() -> Any:
+    """Runs of the shipped scenarios, one per name, shared by the tests of this module."""
+    cache: dict[str, Any] = {}
 
-    def get(name: str) -> Rows:
+    def get(name: str) -> Any:
         if name not in cache:
             path: Path = SCENARIOS / f"{name}.yaml"
             if not path.is_file():
                 pytest.skip(f"scenarios/{name}.yaml is not in the repository yet")
-            result = run(load_scenario(path), RunConfig(paths=SHIPPED_PATHS, seed=SHIPPED_SEED))
-            cache[name] = rows_of(result)
+            cache[name] = run(
+                load_scenario(path), RunConfig(paths=SHIPPED_PATHS, seed=SHIPPED_SEED)
+            )
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def shipped(shipped_results: Any) -> Any:
+    return lambda name: rows_of(shipped_results(name))
 
 
 def stat(rows: Rows, h: int, name: str) -> tuple[float, float]:
@@ -298,7 +305,7 @@ def test_talks_fail_wider_than_baseline(shipped: Any) -> None:
     assert greater(width(shipped("talks_fail")), width(shipped("baseline")))
 
 
-def test_sanctions_gap_grows_with_the_horizon(shipped: Any) -> None:
+def test_sanctions_gap_grows_with_the_horizon(shipped: Any, shipped_results: Any) -> None:
     """Iranian barrels arrive over months: the discount to the baseline widens from one month
     to six. Measured on paired paths (same seed: the scenarios share their market draws), so
     the standard error is that of the per-path change in the gap."""
@@ -306,10 +313,7 @@ def test_sanctions_gap_grows_with_the_horizon(shipped: Any) -> None:
     assert stat(base, 21, "p50")[0] > stat(sanc, 21, "p50")[0]
     at = {}
     for name in ("baseline", "sanctions_lifted"):
-        result = run(
-            load_scenario(SCENARIOS / f"{name}.yaml"),
-            RunConfig(paths=SHIPPED_PATHS, seed=SHIPPED_SEED),
-        )
+        result = shipped_results(name)
         exact = result.summary.series["brent"].exact
         assert exact is not None
         at[name] = np.log(exact[:, [result.horizons.index(21), result.horizons.index(126)]])

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from conftest import minimal_doc
 
-import simulator.cli
 from simulator.cli import app
+from simulator.errors import RuntimeFailure
 from simulator.output import write_text_atomic
 
 FAST = ["--paths", "200", "--horizon", "5", "--workers", "1", "--quiet"]
@@ -62,16 +62,6 @@ def _writes_despite_chmod(directory: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- unwritable --out
-
-
-@pytest.fixture
-def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A bad --out must be refused before any path is simulated."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the engine ran although --out was unusable")
-
-    monkeypatch.setattr(simulator.cli, "run", refuse)
 
 
 def test_read_only_output_directory(runner: Any, tmp_path: Path, no_simulation: None) -> None:
@@ -153,7 +143,7 @@ def test_calibrate_out_under_a_file(runner: Any, tmp_path: Path) -> None:
     )
     result = invoke(runner, "calibrate", prices, "--quiet", "--charts", afile)
     assert result.exit_code == 2
-    assert one_error_line(result) == f"Error: --charts {afile} exists and is not a directory"
+    assert one_error_line(result) == f"Error: --charts {afile}: {afile} is a file, not a directory"
     result = invoke(runner, "calibrate", prices, "--quiet", "--out", tmp_path)
     assert result.exit_code == 2
     assert one_error_line(result) == f"Error: --out {tmp_path} is a directory; give a file name"
@@ -170,6 +160,24 @@ def test_write_text_atomic_keeps_the_earlier_file_on_failure(tmp_path: Path) -> 
         write_text_atomic(target, 42)  # type: ignore[arg-type]  # fails mid-write
     assert target.read_text(encoding="utf-8") == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["fragment.yaml"]
+
+
+def test_write_text_atomic_gives_the_usual_permissions(tmp_path: Path) -> None:
+    """Not the private 0600 of a temporary file: what a plain write would give."""
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "fragment.yaml"
+        write_text_atomic(target, "x")
+        assert target.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+
+
+def test_write_text_atomic_failure_is_a_runtime_failure(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(RuntimeFailure) as info:
+        write_text_atomic(tmp_path / "afile" / "x.yaml", "y")
+    assert str(info.value).startswith(f"cannot write {tmp_path / 'afile' / 'x.yaml'}: ")
 
 
 # --------------------------------------------------------------------------- full disk

@@ -433,3 +433,9 @@ def test_sim_run_with_the_sample_portfolio_writes_its_outputs(runner: Any, tmp_p
         assert sum(contributions) == pytest.approx(float(book[(h, "es_95")]["value"]), rel=1e-7)
     assert manifest["portfolio"]["exposures_usd"]["us10y"] == {"kind": "dv01", "amount": 2400.0}
     assert {"portfolio.md", "portfolio_pnl.png"} <= set(manifest["files"])
+
+
+def test_a_notional_in_exponent_form_is_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text("name: p\npositions:\n  gold: {notional_usd: 1e6}\n", encoding="utf-8")
+    assert load_portfolio(path).portfolio.positions["gold"].notional_usd == 1_000_000.0

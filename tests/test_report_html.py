@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import event, q, scenario_doc
+from conftest import asset, event, q, scenario_doc
 
 from simulator.engine import RunConfig, RunResult, run
 from simulator.output import write_run
@@ -91,17 +91,7 @@ def _doc() -> dict[str, Any]:
                     "beta_supply": q(-0.1, "beta"),
                     "risk_off": q(-1.0, "percent"),
                 },
-                "y10": {
-                    "label": "10-year yield",
-                    "rationale": "a government yield",
-                    "kind": "yield",
-                    "start": q(4.0, "percent"),
-                    "drift": q(0.0, "bp/year"),
-                    "vol": q(80.0, "bp/year"),
-                    "stressed_vol_multiplier": q(1.2, "multiplier"),
-                    "beta_supply": q(0.3, "bp per oil %"),
-                    "risk_off": q(-5.0, "bp"),
-                },
+                "y10": asset("yield", 80.0, 0.3, -5.0, multiplier=1.2, label="10-year yield"),
             },
             "correlations": {
                 "rationale": "test correlations",
@@ -394,19 +384,7 @@ def test_yield_precision(tmp_path: Path) -> None:
     """Yields show three decimals (0.1 bp) in the report and summary.md alike; prices two."""
     doc = scenario_doc(
         {
-            "assets": {
-                "y10": {
-                    "label": "10-year yield",
-                    "rationale": "a government yield",
-                    "kind": "yield",
-                    "start": q(4.0, "percent"),
-                    "drift": q(0.0, "bp/year"),
-                    "vol": q(10.0, "bp/year"),
-                    "stressed_vol_multiplier": q(1.0, "multiplier"),
-                    "beta_supply": q(0.0, "bp per oil %"),
-                    "risk_off": q(0.0, "bp"),
-                }
-            },
+            "assets": {"y10": asset("yield", 10.0, label="10-year yield")},
             "correlations": {"rationale": "none", "noise_df": q(6.0, "degrees of freedom")},
         }
     )

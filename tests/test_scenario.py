@@ -738,3 +738,18 @@ def test_a_value_yaml_cannot_build_is_located(
         line_of(path, "as_of:"),
         f"YAML error: a value cannot be read ({problem})",
     )
+
+
+def test_exponent_floats_without_a_dot_are_numbers(write_scenario: Any) -> None:
+    """YAML 1.1 reads 1e-2 as a string; the loader reads it as the number everyone means."""
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8")
+    assert "value: 0.015\n" in text
+    path.write_text(
+        text.replace("value: 0.015\n", "value: 15e-3\n").replace("value: 100.0\n", "value: 1E+2\n"),
+        encoding="utf-8",
+    )
+    s = load_scenario(path).scenario
+    assert s.physical.supply_elasticity.value == 0.015
+    assert s.physical.world_demand.value == 100.0
+    assert yaml.safe_load("x: 1e-2") == {"x": "1e-2"}  # PyYAML's own loader is untouched

@@ -270,3 +270,22 @@ def test_signals_held_while_forking_are_delivered_after() -> None:
     finally:
         signal.signal(signal.SIGTERM, old)
     assert seen == ["after kill", "after fork"]
+
+
+def test_after_an_interruption_further_signals_are_ignored_in_sim_only() -> None:
+    """The clean-up after Ctrl-C is not cut short by a second signal (exit -2 once, in CI);
+    a test runner hosting the CLI keeps its own handlers."""
+    code = (
+        "import signal\n"
+        "from simulator import cli_errors\n"
+        "cli_errors.ignore_further_interrupts()\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+        "cli_errors.owns_process[0] = True\n"
+        "cli_errors.ignore_further_interrupts()\n"
+        "print(signal.getsignal(signal.SIGINT) == signal.getsignal(signal.SIGTERM) "
+        "== signal.SIG_IGN)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "True"]

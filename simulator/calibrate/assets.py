@@ -28,6 +28,7 @@ from simulator.calibrate.data import (
     SeriesKind,
     Window,
     align,
+    check_positive,
     detect_kind,
     weekly_index,
 )
@@ -141,17 +142,12 @@ def daily_moves(levels: np.ndarray, kind: SeriesKind) -> np.ndarray:
 
 def _check_positive(s: PriceSeries) -> None:
     """A price series must stay above 0 to have log returns."""
-    bad = np.flatnonzero(s.values <= 0)
-    if bad.size:
-        j = int(bad[0])
-        raise ScenarioError(
-            f"price {s.values[j]:g} on {s.dates[j]} is not positive and a price moves in log "
-            f"returns: leave it out (--exclude {s.dates[j]}:{s.dates[j]}), or if the series is "
-            f"a yield or spread in percent declare it (--kind {Path(s.file).name}=yield)",
-            file=s.file,
-            field=s.name,
-            line=int(s.lines[j]),
-        )
+    name = Path(s.file).name.replace("{", "{{").replace("}", "}}")  # kept by format()
+    check_positive(
+        s,
+        "a price moves in log returns: leave it out (--exclude {date}:{date}), or if the "
+        f"series is a yield or spread in percent declare it (--kind {name}=yield)",
+    )
 
 
 def asset_stats(

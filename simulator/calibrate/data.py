@@ -41,6 +41,7 @@ __all__ = [
     "SeriesKind",
     "Window",
     "align",
+    "check_positive",
     "detect_kind",
     "parse_kind",
     "parse_window",
@@ -302,6 +303,24 @@ def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
     return PriceSeries(label, name, d_arr, v_arr, l_arr, tuple(notes))
 
 
+def check_positive(s: PriceSeries, remedy: str) -> None:
+    """Raise :class:`ScenarioError` at the first level that is not above 0.
+
+    ``remedy`` says what to do; ``{date}`` and ``{next}`` (the day after) are filled in.
+    """
+    bad = np.flatnonzero(s.values <= 0)
+    if bad.size:
+        j = int(bad[0])
+        date, nxt = s.dates[j], s.dates[j] + np.timedelta64(1, "D")
+        raise ScenarioError(
+            f"price {s.values[j]:g} on {date} is not positive and "
+            + remedy.format(date=date, next=nxt),
+            file=s.file,
+            field=s.name,
+            line=int(s.lines[j]),
+        )
+
+
 def detect_kind(column: str) -> SeriesKind:
     """``"yield"`` for a column named like an interest rate in percent, else ``"price"``.
 
@@ -410,18 +429,11 @@ def prepare(
     where = f" in {since or 'start'}..{until or 'end'}" if (since or until) else ""
     if len(s) == 0:
         raise ScenarioError(f"no observations{where}", file=s.file, field=s.name)
-    bad = np.flatnonzero(s.values <= 0)
-    if bad.size:
-        j = int(bad[0])
-        nxt = str(s.dates[j] + np.timedelta64(1, "D"))
-        raise ScenarioError(
-            f"price {s.values[j]:g} on {s.dates[j]} is not positive and log returns need "
-            f"positive prices: start after it (--since {nxt}), leave it out "
-            f"(--exclude {s.dates[j]}:{s.dates[j]}) or drop the line",
-            file=s.file,
-            field=s.name,
-            line=int(s.lines[j]),
-        )
+    check_positive(
+        s,
+        "log returns need positive prices: start after it (--since {next}), leave it out "
+        "(--exclude {date}:{date}) or drop the line",
+    )
     gaps = np.diff(s.dates).astype(int)
     long_gap = np.flatnonzero((gaps > MAX_GAP_DAYS) & ~breaks[1:])
     if long_gap.size:
