@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from conftest import event, q
+from conftest import asset, event, q
 
 from simulator.engine import RunConfig, run
 from simulator.report.tables import (
@@ -114,25 +114,11 @@ def test_format_stat(args: tuple[Any, ...], text: str) -> None:
     assert format_stat(*args) == text
 
 
-def _yield_asset(vol_bp: float) -> dict[str, Any]:
-    return {
-        "label": "10-year yield",
-        "rationale": "a government yield",
-        "kind": "yield",
-        "start": q(4.0, "percent"),
-        "drift": q(0.0, "bp/year"),
-        "vol": q(vol_bp, "bp/year"),
-        "stressed_vol_multiplier": q(1.0, "multiplier"),
-        "beta_supply": q(0.0, "bp per oil %"),
-        "risk_off": q(0.0, "bp"),
-    }
-
-
 def test_summary_markdown_yield_precision(write_scenario: Any) -> None:
     """A yield's cells have three decimals, so a standard error under 0.5 bp is visible."""
     path = write_scenario(
         {
-            "assets": {"y10": _yield_asset(80.0)},
+            "assets": {"y10": asset("yield", 80.0, label="10-year yield")},
             "correlations": {"rationale": "none", "noise_df": q(6.0, "degrees of freedom")},
         }
     )
