@@ -498,11 +498,14 @@ def compare_cmd(
 def _distinct_labels(paths: list[Path]) -> list[str]:
     """The shortest trailing parts of ``paths`` that tell them apart (``out1/baseline``)."""
     parts = [p.resolve().parts for p in paths]
+    for i, x in enumerate(parts):
+        if x in parts[:i]:
+            raise InputError(f"cannot compare {paths[i]} with itself (given twice)")
     for k in range(1, max(len(x) for x in parts) + 1):
         labels = ["/".join(x[-k:]) for x in parts]
         if len(set(labels)) == len(labels):
             return labels
-    raise InputError("cannot compare a run directory with itself")
+    raise AssertionError("distinct paths have distinct ends")
 
 
 @app.command("validate")

@@ -521,3 +521,20 @@ def test_run_directories_refuse_run_options(runner: Any, tmp_path: Path, option:
         "and horizon); these options apply to scenario files\n"
     )
     assert not out.exists()
+
+
+def test_a_run_directory_given_twice_is_named(runner: Any, tmp_path: Path) -> None:
+    """Found by the fuzz tests: the error must name the directory."""
+    a = write_doc(tmp_path, "first")
+    runs = tmp_path / "runs"
+    result = invoke(runner, "run", a, "--paths", "200", "-w", "1", "-q", "--out", runs)
+    assert result.exit_code == 0, result.output
+    d = runs / "first"
+    result = invoke(
+        runner, "compare", d, tmp_path / "runs" / "." / "first", "--out", tmp_path / "c"
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"Error: cannot compare {tmp_path / 'runs' / '.' / 'first'} with itself (given twice)\n"
+    )
