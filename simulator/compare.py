@@ -4,19 +4,23 @@ Scenarios run with the same seed share the random draws of every component they 
 common (:mod:`simulator.streams`), so path ``i`` of one scenario and path ``i`` of another
 differ only through what the scenarios change: differences are measured on those pairs.
 
-Standard errors come from batch means: the paths are cut into :data:`N_BATCHES`
-contiguous batches, every statistic (and every difference, and the blend) is computed per
-batch, and the standard error of the full-sample figure is the batches' standard
-deviation over ``sqrt(N_BATCHES)``. That one method serves means, quantiles, threshold
-probabilities, VaR and expected shortfall alike, and it sees the correlation that common
-random numbers create. The independent-runs error of a difference is
-``sqrt(se_a^2 + se_b^2)``; the ratio of the two variances is the variance reduction that
-common random numbers gave.
+Standard errors. A scenario's own statistics carry the errors ``sim run`` gives them
+(:func:`standard_errors`: closed forms for means and probabilities, order-statistic
+intervals for quantiles and VaR, the tail formula for expected shortfall), so a number has
+the same error in both. A paired difference of a mean or a probability is the mean of
+per-path differences, and its error is theirs (:func:`linear_parts`). Differences of
+quantiles, VaR and ES, and the blend of paired scenarios, use batch means: the paths are
+cut into :data:`N_BATCHES` contiguous batches, the statistic (or difference) is computed
+per batch, and the error is the batches' standard deviation over ``sqrt(N_BATCHES)``,
+which sees the correlation that common random numbers create. The independent-runs error
+of a difference is ``sqrt(se_a^2 + se_b^2)``; the ratio of the two variances is the
+variance reduction that common random numbers gave.
 
 Statistics of a sample with weights (a blend is the scenarios' samples pooled with
 weights ``w_s / n_s``) use one definition throughout: the quantile at ``q`` interpolates
-the sorted values at the midpoints of their cumulative weights; expected shortfall is
-the weighted mean of the worst ``alpha`` of probability mass.
+the sorted values at the midpoints of their cumulative weights (with equal weights,
+numpy's default quantile, as ``sim run``); expected shortfall is the weighted mean of the
+worst ``alpha`` of probability mass.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ __all__ = [
     "check_comparable",
     "check_reference",
     "compare",
+    "linear_parts",
     "parse_weights",
+    "standard_errors",
     "statistics",
 ]
 
@@ -54,13 +60,17 @@ class _Ranked:
         order = np.argsort(values, kind="stable")
         self.v = values[order]
         w = weights[order]
+        self.equal = bool(np.all(w == w[0])) if len(w) else True
         self.total = w.sum()
         self.mid = np.cumsum(w) - w / 2.0
         self.w_norm = w / self.total
         self.cum = np.cumsum(self.w_norm)
 
     def quantile(self, q: float) -> float:
-        """Interpolates the sorted values at the midpoints of their cumulative weights."""
+        """Interpolates the sorted values at the midpoints of their cumulative weights;
+        with equal weights, numpy's default quantile (the one ``sim run`` reports)."""
+        if self.equal:
+            return float(np.quantile(self.v, min(max(q, 0.0), 1.0)))
         return float(np.interp(q * self.total, self.mid, self.v))
 
     def shortfall(self, alpha: float) -> float:
@@ -102,6 +112,60 @@ def statistics(
         out[name] = float(w[values > t].sum())
     for name, t in zip(below, spec.thresholds_below, strict=True):
         out[name] = float(w[values < t].sum())
+    return out
+
+
+def linear_parts(values: np.ndarray, spec: SeriesSpec | None) -> dict[str, np.ndarray]:
+    """Per-path values whose average is the statistic, for the statistics that are means:
+    ``mean`` and the probabilities, ``(n,)`` each (what paired differences are made of)."""
+    parts = {"mean": values}
+    if spec is None:
+        parts["prob_loss"] = (values < 0).astype(float)
+        return parts
+    above, below = spec.statistic_names()
+    for name, t in zip(above, spec.thresholds_above, strict=True):
+        parts[name] = (values > t).astype(float)
+    for name, t in zip(below, spec.thresholds_below, strict=True):
+        parts[name] = (values < t).astype(float)
+    return parts
+
+
+def standard_errors(values: np.ndarray, stats: dict[str, float]) -> dict[str, float]:
+    """Monte Carlo standard errors of :func:`statistics` of an unweighted sample, by the
+    formulas ``sim run`` uses (so a scenario's errors are the same in both).
+
+    Means and probabilities: ``sd / sqrt(n)``; quantiles and VaR: half the distance between
+    the quantiles at ``p -/+ sqrt(p (1 - p) / n)``; ES: ``sqrt((tail variance + (1 - a)
+    (ES - VaR)^2) / (n a))``.
+    """
+    n = len(values)
+    ranked = np.sort(values)
+
+    def q(p: float) -> float:
+        return float(np.quantile(ranked, min(max(p, 0.0), 1.0)))
+
+    def quantile_se(p: float) -> float:
+        s = math.sqrt(p * (1 - p) / n)
+        return abs(q(p + s) - q(p - s)) / 2.0
+
+    out: dict[str, float] = {}
+    for stat, value in stats.items():
+        if stat == "mean":
+            out[stat] = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        elif stat.startswith("prob_"):
+            out[stat] = math.sqrt(value * (1 - value) / n)
+        elif stat in QUANTILES:
+            out[stat] = quantile_se(QUANTILES[stat])
+        elif stat.startswith("var_"):
+            out[stat] = quantile_se(LEVELS[stat.removeprefix("var_")])
+        elif stat.startswith("es_"):
+            a = LEVELS[stat.removeprefix("es_")]
+            k = max(1, math.ceil(a * n))
+            tail_var = float(ranked[:k].var(ddof=1)) if k > 1 else 0.0
+            var = -q(a)
+            out[stat] = math.sqrt((tail_var + (1 - a) * (value - var) ** 2) / (n * a))
+        else:
+            raise AssertionError(f"no standard error for {stat}")
     return out
 
 
@@ -290,10 +354,14 @@ def compare(
             # Full-sample statistics and per-batch statistics of every scenario.
             full: dict[str, dict[str, float]] = {}
             per_batch: dict[str, list[dict[str, float]]] = {}
+            exact_se: dict[str, dict[str, float]] = {}
+            parts: dict[str, dict[str, np.ndarray]] = {}
             for s in samples:
                 v = s.values[asset][:, h_i]
                 ones = np.ones(v.shape[0])
                 full[s.name] = statistics(v, ones, spec)
+                exact_se[s.name] = standard_errors(v, full[s.name])
+                parts[s.name] = linear_parts(v, spec)
                 per_batch[s.name] = [statistics(v[b], ones[b], spec) for b in _batches(len(v))]
             if weights is not None:
                 pool_v = np.concatenate([s.values[asset][:, h_i] for s in samples])
@@ -310,12 +378,14 @@ def compare(
                     per_batch["blend"] = blend_batches
             for scen, stats in full.items():
                 for stat, value in stats.items():
-                    se = _batch_se(per_batch.get(scen), stat)
-                    if scen == "blend" and not is_paired:
+                    if scen in exact_se:
+                        se = exact_se[scen][stat]
+                    elif is_paired:  # the blend of paired samples: batch means
+                        se = _batch_se(per_batch.get(scen), stat)
+                    else:  # the blend of independent samples
                         se = math.sqrt(
                             sum(
-                                (weights or {}).get(s.name, 0.0) ** 2
-                                * _batch_se(per_batch[s.name], stat) ** 2
+                                (weights or {}).get(s.name, 0.0) ** 2 * exact_se[s.name][stat] ** 2
                                 for s in samples
                             )
                         )
@@ -332,16 +402,21 @@ def compare(
                         "variance_reduction": math.nan,
                     }
                     if scen != ref:
-                        se_ref = _batch_se(per_batch[ref], stat)
+                        se_ref = exact_se[ref][stat]
                         indep = math.sqrt(se * se + se_ref * se_ref)
                         row["diff"] = value - full[ref][stat]
                         row["diff_std_error_independent"] = indep
                         if is_paired and scen in per_batch:
-                            diffs = [
-                                a[stat] - b[stat]
-                                for a, b in zip(per_batch[scen], per_batch[ref], strict=True)
-                            ]
-                            crn = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
+                            if scen in parts and stat in parts[scen]:
+                                # A mean of per-path values: the paired differences' own error.
+                                d = parts[scen][stat] - parts[ref][stat]
+                                crn = float(d.std(ddof=1) / math.sqrt(len(d)))
+                            else:  # quantiles, VaR, ES and the blend: batch means
+                                diffs = [
+                                    a[stat] - b[stat]
+                                    for a, b in zip(per_batch[scen], per_batch[ref], strict=True)
+                                ]
+                                crn = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
                             row["diff_std_error"] = crn
                             if crn > 0:
                                 row["variance_reduction"] = indep * indep / (crn * crn)

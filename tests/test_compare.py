@@ -538,3 +538,56 @@ def test_a_run_directory_given_twice_is_named(runner: Any, tmp_path: Path) -> No
         result.stderr
         == f"Error: cannot compare {tmp_path / 'runs' / '.' / 'first'} with itself (given twice)\n"
     )
+
+
+def test_a_scenarios_values_and_errors_are_those_of_sim_run(
+    pair: tuple[LoadedScenario, LoadedScenario], tmp_path: Path
+) -> None:
+    """Same seed, same paths: compare reports each scenario's statistics with the values and
+    standard errors `sim run` gives (quantiles, probabilities, means, VaR and ES alike)."""
+    calm, shocked = pair
+    book = tmp_path / "book.yaml"
+    book.write_text("positions:\n  brent: {notional_usd: 1000000}\n", encoding="utf-8")
+    portfolio = load_portfolio(book)
+    results = [
+        run(s, RunConfig(paths=3000, seed=4, workers=1), portfolio=portfolio)
+        for s in (calm, shocked)
+    ]
+    samples = [Sample.from_result(r, manifest(r, Path("."), [])) for r in results]
+    c = compare(samples, "calm")
+    rows = {
+        (r["asset"], r["horizon_days"], r["statistic"]): (r["value"], r["std_error"])
+        for r in c.rows
+        if r["scenario"] == "shocked"
+    }
+    summary = results[1].summary
+    expected = [*summary.series["brent"].rows()]
+    assert summary.portfolio is not None
+    expected += [row for row in summary.portfolio.rows() if row[0] == "portfolio"]
+    checked = 0
+    for asset, h, stat, value, se in expected:
+        if (asset, h, stat) in rows:
+            assert rows[(asset, h, stat)] == pytest.approx((value, se), rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked >= 20
+    for stat in ("var_95", "es_99", "p05", "prob_above_80", "mean"):
+        assert any(key[2] == stat for key in rows)
+
+
+def test_paired_differences_of_means_use_the_per_path_differences(
+    pair: tuple[LoadedScenario, LoadedScenario],
+) -> None:
+    calm, shocked = pair
+    a, b = sample_of(calm, 3, 2000), sample_of(shocked, 3, 2000)
+    c = compare([a, b], "calm")
+    h_i = len(a.horizons) - 1
+    row = next(
+        r
+        for r in c.rows
+        if (r["scenario"], r["asset"], r["horizon_days"], r["statistic"])
+        == ("shocked", "brent", a.horizons[h_i], "mean")
+    )
+    d = b.values["brent"][:, h_i] - a.values["brent"][:, h_i]
+    assert row["diff"] == pytest.approx(d.mean(), rel=1e-12)
+    assert row["diff_std_error"] == pytest.approx(d.std(ddof=1) / math.sqrt(len(d)), rel=1e-12)
+    assert row["variance_reduction"] > 1.0  # common random numbers pay

@@ -82,7 +82,8 @@ def comparison_markdown(c: Comparison) -> str:
     cols = [*c.names, *(["blend"] if c.weights else [])]
     out = [f"# Comparison: {', '.join(c.names)}\n\n"]
     out.append(
-        f"Reference: **{c.reference}**. Values ± one Monte Carlo standard error (batch means). "
+        f"Reference: **{c.reference}**. Values ± one Monte Carlo standard error (as in "
+        "`sim run`; differences of quantiles, VaR and ES: batch means). "
         + (
             "Paths are paired (same seed): differences use common random numbers.\n\n"
             if c.paired

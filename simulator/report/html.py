@@ -955,7 +955,8 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
                     if c.weights
                     else []
                 ),
-                "Values ± one Monte Carlo standard error (batch means); VR: variance reduction "
+                "Values ± one Monte Carlo standard error (as in sim run; differences of quantiles, "
+                "VaR and ES: batch means); VR: variance reduction "
                 "of a difference from common random numbers.",
             )
         )
