@@ -20,6 +20,7 @@ from simulator.report.tables import (
     summary_markdown,
     summary_rows,
     to_csv,
+    zero_probability_note,
 )
 from simulator.scenario import load_scenario
 
@@ -139,3 +140,12 @@ def test_summary_markdown_yield_precision(write_scenario: Any) -> None:
     brent = {(h, s): (v, e) for _, h, s, v, e in result.summary.series["brent"].rows()}
     b, b_se = brent[(5, "mean")]
     assert f"| 5 | {b:.2f} ± {b_se:.2f} |" in md.split("## brent (USD/bbl)")[1]
+
+
+@pytest.mark.parametrize(("n", "bound"), [(20_000, "0.00015"), (1_000, "0.003"), (7, "0.35")])
+def test_zero_probability_note_gives_the_exact_upper_bound(n: int, bound: str) -> None:
+    """Zero paths out of n: the p with (1 - p)^n = 0.05, about 3/n for large n."""
+    assert zero_probability_note(n) == (
+        f"A probability of 0 means that no path got there: with {n:,} paths the true "
+        f"probability is below {bound} at 95% confidence."
+    )

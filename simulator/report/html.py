@@ -38,6 +38,7 @@ from simulator.report.tables import (
     format_stat,
     markdown_table,
     stat_digits,
+    zero_probability_note,
 )
 
 __all__ = ["CHARTS", "SECTIONS", "png_size", "render_run"]
@@ -479,7 +480,8 @@ def _brent(result: RunResult) -> list[_Block]:
     blocks: list[_Block] = [
         _Para(
             f"Brent in {brent.spec.unit} at each reporting horizon: mean, quantiles and "
-            "probabilities of ending above or below each threshold, ± one standard error."
+            "probabilities of ending above or below each threshold, ± one standard error. "
+            + zero_probability_note(brent.n)
         ),
         _Table(header, tuple(rows)),
     ]

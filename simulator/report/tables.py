@@ -25,6 +25,7 @@ __all__ = [
     "stat_digits",
     "summary_rows",
     "to_csv",
+    "zero_probability_note",
 ]
 
 SUMMARY_COLUMNS = ("scenario", "asset", "horizon_days", "statistic", "value", "std_error")
@@ -174,6 +175,17 @@ def format_stat(
     return text + shown
 
 
+def zero_probability_note(n_paths: int) -> str:
+    """What a probability of zero means with ``n_paths`` paths: no path got there, and the
+    exact one-sided 95% upper bound after zero events in ``n`` trials, ``1 - 0.05^(1/n)``
+    (about ``3 / n``), since the standard error formula gives a misleading 0."""
+    bound = 1.0 - 0.05 ** (1.0 / max(n_paths, 1))
+    return (
+        f"A probability of 0 means that no path got there: with {n_paths:,} paths the true "
+        f"probability is below {bound:.2g} at 95% confidence."
+    )
+
+
 def summary_markdown(result: RunResult) -> str:
     """``summary.md``: one table per series (horizons as rows), then the events table."""
     scenario = result.scenario
@@ -181,7 +193,8 @@ def summary_markdown(result: RunResult) -> str:
         f"# {scenario.name}: simulated distribution\n",
         f"{scenario.description}\n",
         f"As of {scenario.as_of}, {result.summary.n_paths:,} paths, seed {result.config.seed}, "
-        f"{result.n_steps} trading days. Values ± one Monte Carlo standard error.\n",
+        f"{result.n_steps} trading days. Values ± one Monte Carlo standard error. "
+        f"{zero_probability_note(result.summary.n_paths)}\n",
     ]
     by_series: dict[str, dict[int, dict[str, tuple[float, float]]]] = {}
     for series in result.summary.series.values():
