@@ -145,8 +145,8 @@ def correlation_matrix(scenario: sc.Scenario, warn: bool = False) -> tuple[list[
     """
     names, pairs, strict = _matrix_key(scenario)
     matrix, _ = _checked(names, pairs, strict)
-    repair = correlation_repair(scenario)
-    if warn and repair is not None:
+    repair = correlation_repair(scenario) if warn else None  # not on every block
+    if repair is not None:
         warnings.warn(
             f"correlations: the matrix was not positive semi-definite (smallest eigenvalue "
             f"{repair['smallest_eigenvalue']:.4g}); repaired to the nearest valid one "

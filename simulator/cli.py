@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -240,11 +241,7 @@ def _summary_table(result: RunResult) -> Table:
     if above:
         table.add_column(f"P(>{above[0]:g})", justify="right")
         table.add_column(f"P(ever>{above[0]:g})", justify="right")
-    rows: dict[int, dict[str, tuple[float, float]]] = {}
-    for name, h, stat, value, se in series.rows():
-        del name
-        rows.setdefault(h, {})[stat] = (value, se)
-    for h, stats in rows.items():
+    for h, stats in _by_horizon(series.rows()).items():
         mean, se = stats["mean"]
         cells = [
             f"{h} d",
@@ -261,6 +258,16 @@ def _summary_table(result: RunResult) -> Table:
     return table
 
 
+def _by_horizon(
+    rows: Iterable[tuple[str, int, str, float, float]],
+) -> dict[int, dict[str, tuple[float, float]]]:
+    """Tidy rows as horizon -> statistic -> (value, std_error)."""
+    out: dict[int, dict[str, tuple[float, float]]] = {}
+    for _, h, stat, value, se in rows:
+        out.setdefault(h, {})[stat] = (value, se)
+    return out
+
+
 def _portfolio_table(result: RunResult) -> Table | None:
     """The book's P&L, VaR and ES per horizon (USD), if the run had a portfolio."""
     book = result.summary.portfolio
@@ -275,10 +282,7 @@ def _portfolio_table(result: RunResult) -> Table | None:
     stats = ("mean", "var_95", "es_95", "var_99", "es_99")
     for col in ("horizon", "mean ± se", "VaR 95%", "ES 95%", "VaR 99%", "ES 99%"):
         table.add_column(col, justify="right")
-    rows: dict[int, dict[str, tuple[float, float]]] = {}
-    for asset, h, stat, value, se in book.rows():
-        if asset == "portfolio":
-            rows.setdefault(h, {})[stat] = (value, se)
+    rows = _by_horizon(row for row in book.rows() if row[0] == "portfolio")
     for h, values in rows.items():
         mean, se = values["mean"]
         table.add_row(
@@ -402,7 +406,13 @@ def compare_cmd(
     scenarios/sanctions_lifted.yaml --reference deal_reached
     --weights deal_reached=0.3,talks_fail=0.4,sanctions_lifted=0.3
     """
-    from simulator.compare import check_comparable, check_reference, compare, parse_weights
+    from simulator.compare import (
+        check_comparable,
+        check_distinct,
+        check_reference,
+        compare,
+        parse_weights,
+    )
     from simulator.output import manifest, write_comparison
     from simulator.report.compare_report import terminal_table
     from simulator.samples import Sample
@@ -449,12 +459,7 @@ def compare_cmd(
                 check_memory=True,
             )
             names = [item.scenario.name for item in loaded]
-            for i, name in enumerate(names):
-                if name in names[:i]:
-                    first = items[names.index(name)]
-                    raise InputError(
-                        f"cannot compare {first} and {items[i]}: both are scenario '{name}'"
-                    )
+            check_distinct(names, [str(p) for p in items])
         # Options and --out are checked before anything runs.
         check_reference(reference, names)
         blend, note = parse_weights(weights, names) if weights else (None, None)

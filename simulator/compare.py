@@ -41,6 +41,7 @@ __all__ = [
     "N_BATCHES",
     "Comparison",
     "check_comparable",
+    "check_distinct",
     "check_reference",
     "compare",
     "linear_parts",
@@ -100,34 +101,38 @@ def statistics(
     if spec is None:
         for stat in ("p05", "p50", "p95"):
             out[stat] = ranked.quantile(QUANTILES[stat])
-        out["prob_loss"] = float(w[values < 0].sum())
+        for name, hit in _threshold_events(values, spec):
+            out[name] = float(w[hit].sum())
         for level, alpha in LEVELS.items():
             out[f"var_{level}"] = -ranked.quantile(alpha)
             out[f"es_{level}"] = ranked.shortfall(alpha)
         return out
     for stat, q in QUANTILES.items():
         out[stat] = ranked.quantile(q)
-    above, below = spec.statistic_names()
-    for name, t in zip(above, spec.thresholds_above, strict=True):
-        out[name] = float(w[values > t].sum())
-    for name, t in zip(below, spec.thresholds_below, strict=True):
-        out[name] = float(w[values < t].sum())
+    for name, hit in _threshold_events(values, spec):
+        out[name] = float(w[hit].sum())
     return out
+
+
+def _threshold_events(values: np.ndarray, spec: SeriesSpec | None) -> list[tuple[str, np.ndarray]]:
+    """Each probability statistic with the paths where its event happens, bool ``(n,)``:
+    beyond each threshold of ``spec``, or a loss for the portfolio (``spec`` ``None``)."""
+    if spec is None:
+        return [("prob_loss", values < 0)]
+    above, below = spec.statistic_names()
+    return [
+        *((name, values > t) for name, t in zip(above, spec.thresholds_above, strict=True)),
+        *((name, values < t) for name, t in zip(below, spec.thresholds_below, strict=True)),
+    ]
 
 
 def linear_parts(values: np.ndarray, spec: SeriesSpec | None) -> dict[str, np.ndarray]:
     """Per-path values whose average is the statistic, for the statistics that are means:
     ``mean`` and the probabilities, ``(n,)`` each (what paired differences are made of)."""
-    parts = {"mean": values}
-    if spec is None:
-        parts["prob_loss"] = (values < 0).astype(float)
-        return parts
-    above, below = spec.statistic_names()
-    for name, t in zip(above, spec.thresholds_above, strict=True):
-        parts[name] = (values > t).astype(float)
-    for name, t in zip(below, spec.thresholds_below, strict=True):
-        parts[name] = (values < t).astype(float)
-    return parts
+    return {
+        "mean": values,
+        **{name: hit.astype(float) for name, hit in _threshold_events(values, spec)},
+    }
 
 
 def standard_errors(values: np.ndarray, stats: dict[str, float]) -> dict[str, float]:
@@ -232,6 +237,21 @@ def check_reference(reference: str | None, names: list[str]) -> str:
     return ref
 
 
+def check_distinct(names: list[str], labels: list[str]) -> None:
+    """Refuse two inputs (``labels``: files or directories) of one scenario name.
+
+    Raises
+    ------
+    InputError
+        Naming the first two inputs that share a name.
+    """
+    seen: dict[str, str] = {}
+    for name, label in zip(names, labels, strict=True):
+        if name in seen:
+            raise InputError(f"cannot compare {seen[name]} and {label}: both are scenario '{name}'")
+        seen[name] = label
+
+
 def check_comparable(samples: list[Sample], labels: list[str]) -> None:
     """Refuse samples that cannot be compared, saying what differs.
 
@@ -241,13 +261,7 @@ def check_comparable(samples: list[Sample], labels: list[str]) -> None:
         Different as-of dates, horizons, series (assets) or portfolios; duplicate names.
     """
     first, label0 = samples[0], labels[0]
-    seen: dict[str, str] = {}
-    for s, label in zip(samples, labels, strict=True):
-        if s.name in seen:
-            raise InputError(
-                f"cannot compare {seen[s.name]} and {label}: both are scenario '{s.name}'"
-            )
-        seen[s.name] = label
+    check_distinct([s.name for s in samples], labels)
     for s, label in zip(samples[1:], labels[1:], strict=True):
         what = f"cannot compare {label0} and {label}"
         if s.meta.get("as_of") != first.meta.get("as_of"):
@@ -306,6 +320,11 @@ class Comparison:
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.samples]
+
+    def unit(self, asset: str) -> str:
+        """Unit of a compared series' level (``USD`` for the portfolio's P&L)."""
+        spec = self.samples[0].specs.get(asset)
+        return spec.unit if spec is not None else "USD"
 
     def value(self, scenario: str, asset: str, horizon: int, stat: str) -> dict[str, Any]:
         """The row for one scenario (or ``blend``), series, horizon and statistic."""

@@ -482,13 +482,18 @@ class _FieldError(ValueError):
         self.message = message
 
 
+def _dependencies(events: dict[str, Event]) -> dict[str, list[str]]:
+    """Each event's ``requires`` then ``excludes``: the events it is drawn after."""
+    return {n: [*e.requires, *e.excludes] for n, e in events.items()}
+
+
 def event_order(events: dict[str, Event]) -> list[str] | None:
     """Events in an order where each comes after those it requires or excludes.
 
     Returns ``None`` if the dependencies form a cycle. Ties keep file order, so the order
     (and hence the random streams) is stable.
     """
-    deps = {n: set(e.requires) | set(e.excludes) for n, e in events.items()}
+    deps = {n: set(d) for n, d in _dependencies(events).items()}
     order: list[str] = []
     done: set[str] = set()
     while len(order) < len(events):
@@ -503,7 +508,7 @@ def event_order(events: dict[str, Event]) -> list[str] | None:
 def _cycle(events: dict[str, Event]) -> list[str]:
     """One cycle of the requires/excludes graph, each event followed by one it depends on
     (depth-first search; the caller knows there is a cycle)."""
-    deps = {n: [d for d in (*e.requires, *e.excludes) if d in events] for n, e in events.items()}
+    deps = _dependencies(events)
     finished: set[str] = set()
     for start in events:
         trail: list[str] = []

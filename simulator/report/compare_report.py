@@ -73,8 +73,7 @@ def _cell(c: Comparison, value: float, se: float, stat: str, asset: str) -> str:
         return f"{value:.3f} ± {se:.3f}"
     if asset == "portfolio":
         return f"{value:,.0f} ± {se:,.0f}"
-    spec = c.samples[0].specs.get(asset)
-    return format_stat(value, se, stat_digits(spec.unit if spec else "", stat), grouping=True)
+    return format_stat(value, se, stat_digits(c.unit(asset), stat), grouping=True)
 
 
 def comparison_markdown(c: Comparison) -> str:

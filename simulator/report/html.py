@@ -912,12 +912,6 @@ COMPARE_CHARTS = (
 )
 
 
-def _compare_unit(comparison: Any, asset: str) -> str:
-    """Unit of a compared series' level (``USD`` for the portfolio)."""
-    specs = comparison.samples[0].specs
-    return str(specs[asset].unit) if asset in specs else "USD"
-
-
 def _compare_cell(row: dict[str, Any], unit: str, diff: bool = False) -> str:
     """A comparison cell, ``value ± se`` (``+diff ± se`` if ``diff``) for a series in ``unit``."""
     value, se = (row["diff"], row["diff_std_error"]) if diff else (row["value"], row["std_error"])
@@ -964,9 +958,9 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
         )
     ]
     rows = []
+    brent_unit = c.unit("brent")
     for scen in cols:
         med = c.value(scen, "brent", h, "p50")
-        brent_unit = _compare_unit(c, "brent")
         cells = [scen, _compare_cell(med, brent_unit)]
         cells.append(
             "reference" if scen == c.reference else _compare_cell(med, brent_unit, diff=True)
@@ -989,7 +983,7 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
     diffs: list[_Block] = []
     assets = list(dict.fromkeys(r["asset"] for r in c.rows))
     for asset in assets:
-        unit = _compare_unit(c, asset)
+        unit = c.unit(asset)
         stats = list(
             dict.fromkeys(
                 r["statistic"] for r in c.rows if r["asset"] == asset and r["horizon_days"] == h
