@@ -198,7 +198,9 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
     net, _ = apply_offsets(scenario, streams, events)
     supply = supply_to_log_price(net, demand, eps_s, eps_d)
 
-    stressed = regimes.simulate(streams.get("oil.regimes"), events.forced_stress)
+    stressed = regimes.simulate(
+        streams.get("oil.regimes"), events.forced_stress, events.forced_calm
+    )
     multiplier = regimes.multiplier(stressed)
     z = innovations.draw(streams.get("oil.shocks"), n_steps, 2)
     jump_sum = jumps.simulate(streams.get("oil.jumps"), stressed)

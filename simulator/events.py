@@ -10,7 +10,8 @@ Its effects, each a path of shape ``(n_paths, n_steps + 1)`` indexed by day:
 
 * **supply** change in mb/d with a step, ramp or decay profile;
 * **risk premium** in USD/bbl at the start, fading with a half-life (kept in log terms);
-* **stressed regime** forced for a number of days;
+* **stressed regime** forced for a number of days, or ended on the event's day with a
+  probability (a deal that settles the market);
 * **risk-off** impulse for the risk assets, fading with a half-life.
 
 Offsets (spare capacity, strategic stocks) then replace part of the net loss of barrels
@@ -81,6 +82,7 @@ class EventDraws:
     premium_log: np.ndarray
     risk_off: np.ndarray
     forced_stress: np.ndarray  # bool (n_paths, n_steps): step t is forced stressed
+    forced_calm: np.ndarray  # bool (n_paths, n_steps): the chain is calm from step t on
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
 
 
@@ -97,6 +99,7 @@ class _EffectDraws:
     stressed_for: np.ndarray = field(default_factory=lambda: np.zeros(0))
     risk_off: np.ndarray = field(default_factory=lambda: np.zeros(0))
     risk_off_half_life: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    calms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @classmethod
     def draw(cls, spec: sc.Event, rng: np.random.Generator, n: int) -> _EffectDraws:
@@ -119,6 +122,9 @@ class _EffectDraws:
         if spec.risk_off is not None:
             out.risk_off = spec.risk_off.size.sample(rng, n)
             out.risk_off_half_life = spec.risk_off.half_life.sample(rng, n)
+        if spec.ends_stress is not None:  # drawn last: adding it leaves the other draws alone
+            p = spec.ends_stress.sample(rng, n)
+            out.calms = rng.random(n) < p
         return out
 
 
@@ -181,6 +187,7 @@ def draw_events(
         premium_log=np.zeros(shape),
         risk_off=np.zeros(shape),
         forced_stress=np.zeros((n_paths, n_steps), dtype=bool),
+        forced_calm=np.zeros((n_paths, n_steps), dtype=bool),
     )
     order = sc.event_order(scenario.events) or []
     for name in order:
@@ -211,6 +218,10 @@ def draw_events(
         if hit.size:
             start = day[hit]
             _effects(spec, draws, hit, start, out, active)
+            if spec.ends_stress is not None:
+                # Calm from the move into the event's day, as stress starts with it.
+                calmed = draws.calms[hit]
+                out.forced_calm[hit[calmed], start[calmed] - 1] = True
             if spec.risk_premium is not None:
                 ratio = 1.0 + draws.premium[hit] / spot[hit]
                 if np.any(ratio <= 0.05):

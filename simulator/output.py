@@ -151,6 +151,29 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_files(directory: Path) -> Iterator[Path]:
+    """Yield a staging directory whose files move into ``directory`` if the block succeeds.
+
+    For a directory the user names and may share with other files (``--charts DIR``): the
+    files written are renamed into place only once all are written, so a failure or an
+    interruption leaves the earlier files as they were; other files are not touched.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot write to {directory}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        for path in sorted(tmp.iterdir()):
+            os.replace(path, directory / path.name)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot write to {directory}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

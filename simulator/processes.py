@@ -138,7 +138,9 @@ class StudentTInnovations:
 class Regimes(Protocol):
     """Volatility regime per path and step."""
 
-    def simulate(self, rng: np.random.Generator, forced: np.ndarray) -> np.ndarray: ...
+    def simulate(
+        self, rng: np.random.Generator, forced: np.ndarray, calm: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
     def multiplier(self, stressed: np.ndarray) -> np.ndarray: ...
 
@@ -153,8 +155,13 @@ class NoRegimes:
     def from_spec(cls, spec: sc.NoRegimes, rng: np.random.Generator, n: int) -> NoRegimes:
         return cls(n)
 
-    def simulate(self, rng: np.random.Generator, forced: np.ndarray) -> np.ndarray:
-        """All calm, except days an event forces stress: bool ``(n_paths, n_steps)``."""
+    def simulate(
+        self, rng: np.random.Generator, forced: np.ndarray, calm: np.ndarray | None = None
+    ) -> np.ndarray:
+        """All calm, except days an event forces stress: bool ``(n_paths, n_steps)``.
+
+        ``calm`` changes nothing: only forced days are stressed, and forced stress wins.
+        """
         return forced.copy()
 
     def multiplier(self, stressed: np.ndarray) -> np.ndarray:
@@ -174,7 +181,11 @@ class MarkovRegimes:
               \quad q = 1 / d_{\text{stressed}},
 
     with stationary share of stressed days :math:`p / (p + q)`. On days an event forces
-    stress the chain is set to stressed; afterwards it leaves stress at its usual rate.
+    stress the chain is set to stressed; afterwards it leaves stress at its usual rate. On
+    the day an event ends stress the chain is set to calm (unless another event forces
+    stress that day); afterwards it can enter stress again at its usual rate, so ``k``
+    steps later it is stressed with probability :math:`\pi (1 - (1 - p - q)^k)`,
+    :math:`\pi = p / (p + q)`.
     """
 
     p_calm_to_stressed: np.ndarray  # (n_paths,)
@@ -197,12 +208,19 @@ class MarkovRegimes:
         total = p + q
         return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
-    def simulate(self, rng: np.random.Generator, forced: np.ndarray) -> np.ndarray:
-        """Regime of each step, bool ``(n_paths, n_steps)``; ``forced`` has the same shape."""
+    def simulate(
+        self, rng: np.random.Generator, forced: np.ndarray, calm: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Regime of each step, bool ``(n_paths, n_steps)``.
+
+        ``forced`` marks steps an event holds stressed, ``calm`` (if given) steps at which
+        an event sets the chain calm; both ``(n_paths, n_steps)``, forced stress winning.
+        """
         n, n_steps = forced.shape
         # Day-major: one uniform per path and step, row t holding day t of every path.
         u = rng.random((n_steps, n))
         hold = np.ascontiguousarray(forced.T)
+        settle = np.ascontiguousarray(calm.T) if calm is not None and calm.any() else None
         out = np.empty((n_steps, n), dtype=bool)
         state = u[0] < self.initial_stressed
         p, q = self.p_calm_to_stressed, self.p_stressed_to_calm
@@ -210,6 +228,8 @@ class MarkovRegimes:
             if t > 0:
                 # Leave stress with prob q, enter it with prob p.
                 state = np.where(state, u[t] >= q, u[t] < p)
+            if settle is not None:
+                state &= ~settle[t]
             state |= hold[t]
             out[t] = state
         return np.ascontiguousarray(out.T)

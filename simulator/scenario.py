@@ -265,7 +265,20 @@ class Event(_Strict):
     supply: SupplyEffect | None = None
     risk_premium: PremiumEffect | None = None
     stressed_for: quantity("trading days", ge=1) | None = None
+    ends_stress: quantity("probability", ge=0, le=1) | None = Field(
+        default=None, description="Chance the stressed regime ends on the event's day."
+    )
     risk_off: RiskOffEffect | None = None
+
+    @model_validator(mode="after")
+    def _one_regime_effect(self) -> Event:
+        if self.stressed_for is not None and self.ends_stress is not None:
+            raise _FieldError(
+                ("ends_stress",),
+                "an event either forces the stressed regime (stressed_for) or ends it "
+                "(ends_stress), not both; split it into two events",
+            )
+        return self
 
 
 class Offset(_Strict):

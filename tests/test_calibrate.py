@@ -454,6 +454,31 @@ def test_cli_fragment_validates_as_oil_section(
     assert "h63_q05" in (charts / "stylised_facts.csv").read_text()
 
 
+def test_cli_failed_charts_leave_the_earlier_ones(
+    price_files: tuple[Path, Path],
+    app: typer.Typer,
+    runner: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oil, _ = price_files
+    charts = tmp_path / "charts"
+    args = ["calibrate", str(oil), "--since", "2023-01-01", "--charts", str(charts)]
+    assert runner.invoke(app, args).exit_code == 0  # type: ignore[attr-defined]
+    (charts / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in charts.iterdir()}
+
+    def full_disk(cal: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("simulator.calibrate.charts.rolling_vol_figure", full_disk)
+    args[args.index("2023-01-01")] = "2023-06-01"  # other charts, were they written
+    res = runner.invoke(app, args)  # type: ignore[attr-defined]
+    assert res.exit_code == 1
+    assert res.stderr == f"Error: cannot write to {charts}: No space left on device\n"
+    assert {p.name: p.read_bytes() for p in charts.iterdir()} == before
+
+
 def test_cli_json_has_standard_errors(
     price_files: tuple[Path, Path],
     yield_file: tuple[Path, int],

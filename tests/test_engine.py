@@ -152,6 +152,22 @@ def test_forced_stress_counts_in_the_stressed_share(write_scenario: Any) -> None
     assert result.summary.stressed_share == pytest.approx(5 / 20)
 
 
+def test_an_event_ending_stress_calms_the_regime(write_scenario: Any) -> None:
+    # A chain that starts stressed and cannot re-enter stress: calm from the event on.
+    regimes = {
+        "model": "markov",
+        "calm_to_stressed": q(0.0, "per day"),
+        "stressed_duration": q(1e6, "trading days"),
+        "vol_multiplier": q(2.0, "multiplier"),
+        "initial_stressed": q(1.0, "probability"),
+    }
+    calming = {"e": event(1.0, 6, ends_stress=q(1.0, "probability"))}
+    for events, share in (({}, 1.0), (calming, 5 / 20)):
+        loaded = load(write_scenario, {"oil": {"regimes": regimes}, "events": events})
+        result = run(loaded, RunConfig(paths=300, seed=1))
+        assert result.summary.stressed_share == pytest.approx(share)
+
+
 # --------------------------------------------------------------------------- configuration
 
 

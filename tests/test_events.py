@@ -190,6 +190,50 @@ def test_risk_premium_too_negative_is_rejected_when_the_scenario_is_validated() 
         )
 
 
+def test_ends_stress_marks_the_start_step_on_a_share_of_paths() -> None:
+    n, p = 20_000, 0.3
+    out = draws({"e": event(1.0, 4, ends_stress=q(p, "probability"))}, n=n, steps=12)
+    # The chain is set calm at step 3 (the move into day 4), and only there.
+    assert not out.forced_calm[:, np.arange(12) != 3].any()
+    assert not out.forced_stress.any()
+    assert abs(out.forced_calm[:, 3].mean() - p) < 4 * binomial_se(p, n)
+
+
+def test_ends_stress_leaves_the_other_draws_of_the_event_alone() -> None:
+    risk_off = {"size": q(1.0, "risk-off units"), "half_life": q(5, "trading days")}
+    timing = {
+        "dist": "uniform",
+        "low": 1,
+        "high": 9,
+        "unit": "trading days",
+        "rationale": "any day",
+    }
+    plain = draws({"e": event(0.5, timing, risk_off=risk_off)}, n=200, steps=12)
+    calming = draws(
+        {"e": event(0.5, timing, risk_off=risk_off, ends_stress=q(1.0, "probability"))},
+        n=200,
+        steps=12,
+    )
+    np.testing.assert_array_equal(plain.risk_off, calming.risk_off)
+    day = calming.outcomes["e"].day
+    hit = day <= 12
+    np.testing.assert_array_equal(calming.forced_calm[hit, day[hit] - 1], True)
+    assert calming.forced_calm.sum() == hit.sum()
+
+
+def test_an_event_cannot_both_force_and_end_stress() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        make_scenario(
+            {
+                "events": {
+                    "e": event(
+                        1.0, 4, stressed_for=q(5, "trading days"), ends_stress=q(1.0, "probability")
+                    )
+                }
+            }
+        )
+
+
 def test_stressed_for_forces_the_steps_after_the_start() -> None:
     out = draws({"e": event(1.0, 4, stressed_for=q(2.5, "trading days"))}, n=3, steps=12)
     # Step t ends on day t + 1; the event starts on day 4: steps 3, 4, 5 (ceil(2.5) = 3).
@@ -321,6 +365,7 @@ def loss_draws(loss: np.ndarray, active: dict[str, np.ndarray] | None = None) ->
         premium_log=np.zeros((n, width)),
         risk_off=np.zeros((n, width)),
         forced_stress=np.zeros((n, width - 1), dtype=bool),
+        forced_calm=np.zeros((n, width - 1), dtype=bool),
         outcomes=outcomes,
     )
 

@@ -365,6 +365,36 @@ def test_markov_leaves_forced_stress_at_its_usual_rate() -> None:
         assert close(stressed[:, 5 + k].mean(), expected, math.sqrt(expected * (1 - expected) / n))
 
 
+def test_markov_after_an_event_ends_stress() -> None:
+    # Set calm at step 5 on every path, the chain is stressed k steps later with
+    # probability pi (1 - (1 - p - q)^k); before, the calm event changes nothing.
+    n, steps, p, duration, start = 20_000, 40, 0.03, 8.0, 5
+    q_ = 1 / duration
+    pi = p / (p + q_)
+    forced = np.zeros((n, steps), dtype=bool)
+    calm = np.zeros((n, steps), dtype=bool)
+    calm[:, start] = True
+    regimes = _markov(n, p, duration, 2.0, 1.0)
+    stressed = regimes.simulate(np.random.default_rng(508), forced, calm)
+    assert not stressed[:, start].any()
+    for k in (1, 4, 20):
+        expected = pi * (1 - (1 - p - q_) ** k)
+        got = stressed[:, start + k].mean()
+        assert close(got, expected, math.sqrt(expected * (1 - expected) / n))
+    before = regimes.simulate(np.random.default_rng(508), forced)
+    np.testing.assert_array_equal(stressed[:, :start], before[:, :start])
+
+
+def test_markov_forced_stress_wins_over_calm() -> None:
+    n, steps = 50, 10
+    forced = np.zeros((n, steps), dtype=bool)
+    forced[:, 3] = True
+    calm = np.zeros((n, steps), dtype=bool)
+    calm[:, 3] = True
+    stressed = _markov(n, 0.0, 5.0, 2.0, 0.0).simulate(np.random.default_rng(9), forced, calm)
+    assert stressed[:, 3].all()
+
+
 def test_markov_matches_reference_loop() -> None:
     n, steps = 8, 60
     rng = np.random.default_rng(2)
@@ -372,7 +402,8 @@ def test_markov_matches_reference_loop() -> None:
         rng.uniform(0, 0.2, n), rng.uniform(0.05, 0.5, n), np.full(n, 2.0), rng.uniform(0, 1, n)
     )
     forced = rng.random((n, steps)) < 0.05
-    got = regimes.simulate(np.random.default_rng(12), forced)
+    calm = rng.random((n, steps)) < 0.05
+    got = regimes.simulate(np.random.default_rng(12), forced, calm)
     u = np.random.default_rng(12).random((steps, n)).T  # drawn day-major
     for i in range(n):
         state = u[i, 0] < regimes.initial_stressed[i]
@@ -382,14 +413,14 @@ def test_markov_matches_reference_loop() -> None:
                     state = u[i, t] >= regimes.p_stressed_to_calm[i]
                 else:
                     state = u[i, t] < regimes.p_calm_to_stressed[i]
-            state = state or forced[i, t]
+            state = (state and not calm[i, t]) or forced[i, t]
             assert got[i, t] == state
 
 
 def test_no_regimes_only_forced_days_are_stressed() -> None:
     forced = np.random.default_rng(3).random((5, 10)) < 0.3
     regimes = NoRegimes(5)
-    stressed = regimes.simulate(np.random.default_rng(0), forced)
+    stressed = regimes.simulate(np.random.default_rng(0), forced, ~forced)
     np.testing.assert_array_equal(stressed, forced)
     np.testing.assert_array_equal(regimes.multiplier(stressed), 1.0)
 

@@ -413,6 +413,17 @@ def test_event_cannot_require_itself(write_scenario: Any) -> None:
     assert err.message == "an event cannot name itself"
 
 
+def test_event_cannot_both_force_and_end_stress(write_scenario: Any) -> None:
+    both = {"stressed_for": q(5, "trading days"), "ends_stress": q(0.5, "probability")}
+    path = write_scenario({"events": {"a": event(**both)}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("events.a.ends_stress", line_of(path, "ends_stress:"))
+    assert err.message == (
+        "an event either forces the stressed regime (stressed_for) or ends it "
+        "(ends_stress), not both; split it into two events"
+    )
+
+
 def test_event_dependency_cycle(write_scenario: Any) -> None:
     path = write_scenario(
         {

@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 
 from simulator.calibrate.facts import acf
 from simulator.calibrate.jumps import trailing_sd
-from simulator.errors import RuntimeFailure
 
 if TYPE_CHECKING:
     from simulator.calibrate.core import Calibration
@@ -91,28 +90,27 @@ def rolling_vol_figure(cal: Calibration) -> Figure:
 
 
 def write_charts(cal: Calibration, directory: Path) -> list[Path]:
-    """Write the charts (PNG) and the stylised-facts tables (Markdown, CSV) to ``directory``."""
-    from simulator.calibrate.report import comparison_table, facts_csv, facts_table
+    """Write the charts (PNG) and the stylised-facts tables (Markdown, CSV) to ``directory``.
 
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, make in (
-            ("qq.png", qq_figure),
-            ("acf_squared.png", acf_figure),
-            ("rolling_vol.png", rolling_vol_figure),
-        ):
-            path = directory / name
-            make(cal).savefig(path, dpi=110)
-            written.append(path)
-        for name, text in (
-            ("stylised_facts.md", facts_table(cal)),
-            ("stylised_facts.csv", facts_csv(cal)),
-            ("model_comparison.md", comparison_table(cal)),
-        ):
-            path = directory / name
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot write charts to {directory}: {exc.strerror}") from None
-    return written
+    All are written first and then moved in together (:func:`simulator.output.atomic_files`),
+    so a failed or interrupted call leaves earlier files in ``directory`` as they were.
+    """
+    from simulator.calibrate.report import comparison_table, facts_csv, facts_table
+    from simulator.output import atomic_files
+
+    tables = (
+        ("stylised_facts.md", facts_table(cal)),
+        ("stylised_facts.csv", facts_csv(cal)),
+        ("model_comparison.md", comparison_table(cal)),
+    )
+    figures = (
+        ("qq.png", qq_figure),
+        ("acf_squared.png", acf_figure),
+        ("rolling_vol.png", rolling_vol_figure),
+    )
+    with atomic_files(directory) as tmp:
+        for name, make in figures:
+            make(cal).savefig(tmp / name, dpi=110)
+        for name, text in tables:
+            (tmp / name).write_text(text, encoding="utf-8")
+    return [directory / name for name, _ in (*figures, *tables)]
