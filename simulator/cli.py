@@ -492,9 +492,13 @@ def compare_cmd(
                 title=f"Brent at {samples[0].horizons[-1]} trading days (USD/bbl)",
                 title_justify="left",
             )
-            for col in ("scenario", "median ± se", f"vs {comparison.reference}", "P(>100)"):
+            rows = terminal_table(comparison)
+            # Names whole; the numbers wrap at ± on a narrow terminal.
+            widest = max(len(row[0]) for row in rows)
+            table.add_column("scenario", justify="right", no_wrap=True, min_width=widest)
+            for col in ("median ± se", f"vs {comparison.reference}", "P(>100)", "P(ever>100)"):
                 table.add_column(col, justify="right")
-            for row in terminal_table(comparison):
+            for row in rows:
                 table.add_row(*row)
             out.print(table)
         out.print(str(target.resolve()), markup=False)

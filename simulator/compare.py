@@ -84,7 +84,10 @@ class _Ranked:
 
 
 def statistics(
-    values: np.ndarray, weights: np.ndarray, spec: SeriesSpec | None
+    values: np.ndarray,
+    weights: np.ndarray,
+    spec: SeriesSpec | None,
+    running: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Statistics of one series at one horizon from a weighted sample.
 
@@ -94,6 +97,9 @@ def statistics(
         Levels (or P&L for the portfolio) and their weights, ``(n,)``.
     spec
         The series' spec (thresholds); ``None`` for the portfolio (P&L statistics).
+    running
+        Highest and lowest level up to the horizon, ``(n, 2)``: adds the first-passage
+        probabilities (``prob_ever_above_X``, ``prob_ever_below_X``).
     """
     w = weights / weights.sum()
     ranked = _Ranked(values, w)
@@ -109,29 +115,40 @@ def statistics(
         return out
     for stat, q in QUANTILES.items():
         out[stat] = ranked.quantile(q)
-    for name, hit in _threshold_events(values, spec):
+    for name, hit in _threshold_events(values, spec, running):
         out[name] = float(w[hit].sum())
     return out
 
 
-def _threshold_events(values: np.ndarray, spec: SeriesSpec | None) -> list[tuple[str, np.ndarray]]:
+def _threshold_events(
+    values: np.ndarray, spec: SeriesSpec | None, running: np.ndarray | None = None
+) -> list[tuple[str, np.ndarray]]:
     """Each probability statistic with the paths where its event happens, bool ``(n,)``:
-    beyond each threshold of ``spec``, or a loss for the portfolio (``spec`` ``None``)."""
+    beyond each threshold of ``spec`` (at the horizon, and with ``running`` on some day up
+    to it), or a loss for the portfolio (``spec`` ``None``)."""
     if spec is None:
         return [("prob_loss", values < 0)]
     above, below = spec.statistic_names()
-    return [
+    events = [
         *((name, values > t) for name, t in zip(above, spec.thresholds_above, strict=True)),
         *((name, values < t) for name, t in zip(below, spec.thresholds_below, strict=True)),
     ]
+    if running is not None:
+        ever_above, ever_below = spec.first_passage_names()
+        high, low = running[:, 0], running[:, 1]
+        events += [(n, high > t) for n, t in zip(ever_above, spec.thresholds_above, strict=True)]
+        events += [(n, low < t) for n, t in zip(ever_below, spec.thresholds_below, strict=True)]
+    return events
 
 
-def linear_parts(values: np.ndarray, spec: SeriesSpec | None) -> dict[str, np.ndarray]:
+def linear_parts(
+    values: np.ndarray, spec: SeriesSpec | None, running: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Per-path values whose average is the statistic, for the statistics that are means:
     ``mean`` and the probabilities, ``(n,)`` each (what paired differences are made of)."""
     return {
         "mean": values,
-        **{name: hit.astype(float) for name, hit in _threshold_events(values, spec)},
+        **{name: hit.astype(float) for name, hit in _threshold_events(values, spec, running)},
     }
 
 
@@ -369,32 +386,39 @@ def compare(
     series = list(first.values)
     for asset in series:
         spec = first.specs.get(asset) if asset != "portfolio" else None
+        # First-passage probabilities need every sample's running extremes (runs written
+        # before they were kept have none).
+        has_running = spec is not None and spec.first_passage
+        has_running = has_running and all(asset in s.running for s in samples)
         for h_i, h in enumerate(first.horizons):
+            # Each scenario's values at the horizon, and its running extremes (or None).
+            at = {
+                s.name: (
+                    s.values[asset][:, h_i],
+                    s.running[asset][:, :, h_i] if has_running else None,
+                )
+                for s in samples
+            }
             # Full-sample statistics and per-batch statistics of every scenario.
             full: dict[str, dict[str, float]] = {}
             per_batch: dict[str, list[dict[str, float]]] = {}
             exact_se: dict[str, dict[str, float]] = {}
             parts: dict[str, dict[str, np.ndarray]] = {}
             for s in samples:
-                v = s.values[asset][:, h_i]
+                v, r = at[s.name]
                 ones = np.ones(v.shape[0])
-                full[s.name] = statistics(v, ones, spec)
+                full[s.name] = statistics(v, ones, spec, r)
                 exact_se[s.name] = standard_errors(v, full[s.name])
-                parts[s.name] = linear_parts(v, spec)
-                per_batch[s.name] = [statistics(v[b], ones[b], spec) for b in _batches(len(v))]
+                parts[s.name] = linear_parts(v, spec, r)
+                per_batch[s.name] = [
+                    statistics(v[b], ones[b], spec, None if r is None else r[b])
+                    for b in _batches(len(v))
+                ]
             if weights is not None:
-                pool_v = np.concatenate([s.values[asset][:, h_i] for s in samples])
-                pool_w = np.concatenate([np.full(s.n, weights[s.name] / s.n) for s in samples])
-                full["blend"] = statistics(pool_v, pool_w, spec)
+                scale = {s.name: weights[s.name] / s.n for s in samples}
+                full["blend"] = _pooled(at, slice(None), scale, spec)
                 if is_paired:
-                    blend_batches = []
-                    for b in _batches(first.n):
-                        bv = np.concatenate([s.values[asset][b, h_i] for s in samples])
-                        bw = np.concatenate(
-                            [np.full(b.stop - b.start, weights[s.name]) for s in samples]
-                        )
-                        blend_batches.append(statistics(bv, bw, spec))
-                    per_batch["blend"] = blend_batches
+                    per_batch["blend"] = [_pooled(at, b, weights, spec) for b in _batches(first.n)]
             for scen, stats in full.items():
                 for stat, value in stats.items():
                     if scen in exact_se:
@@ -444,6 +468,21 @@ def compare(
                             row["variance_reduction"] = 1.0
                     result.rows.append(row)
     return result
+
+
+def _pooled(
+    at: dict[str, tuple[np.ndarray, np.ndarray | None]],
+    rows: slice,
+    scale: dict[str, float],
+    spec: SeriesSpec | None,
+) -> dict[str, float]:
+    """Statistics of the blend: ``rows`` of every scenario's values (and running extremes)
+    in ``at``, pooled with path weight ``scale[name]``."""
+    v = np.concatenate([x[rows] for x, _ in at.values()])
+    w = np.concatenate([np.full(len(x[rows]), scale[name]) for name, (x, _) in at.items()])
+    extremes = [r[rows] for _, r in at.values() if r is not None]
+    r = np.concatenate(extremes) if len(extremes) == len(at) else None
+    return statistics(v, w, spec, r)
 
 
 def _batch_se(batches: list[dict[str, float]] | None, stat: str) -> float:

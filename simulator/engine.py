@@ -569,7 +569,8 @@ def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) 
     workers = max(1, config.workers)
     horizons = len(scenario.horizons(n_steps))
     series = 1 + k + int(portfolio)
-    exact = min(config.paths, max_exact_paths(scenario, n_steps, portfolio)) * horizons * series
+    kept = series + 2 * sum(spec.first_passage for spec in series_specs(scenario))
+    exact = min(config.paths, max_exact_paths(scenario, n_steps, portfolio)) * horizons * kept
     exact *= 8 * 2
     tail = (
         PortfolioSummary.tail_size_for(config.paths) * horizons * (k + 1) * 8 * 2
@@ -619,11 +620,12 @@ def default_workers() -> int:
 
 
 def max_exact_paths(scenario: sc.Scenario, n_steps: int, portfolio: bool) -> int:
-    """Most paths whose values at the horizons (every series, and the book's P&L) fit in
-    :data:`~simulator.reduce.EXACT_BUDGET_VALUES`: up to it, quantiles are exact and the
-    run keeps ``paths.npz``."""
-    per_path = len(scenario.horizons(n_steps)) * (1 + len(scenario.assets) + portfolio)
-    return EXACT_BUDGET_VALUES // per_path
+    """Most paths whose values at the horizons (every series, Brent's running highest and
+    lowest close, and the book's P&L) fit in :data:`~simulator.reduce.EXACT_BUDGET_VALUES`:
+    up to it, quantiles are exact and the run keeps ``paths.npz``."""
+    per_horizon = 1 + len(scenario.assets) + portfolio
+    per_horizon += 2 * sum(spec.first_passage for spec in series_specs(scenario))
+    return EXACT_BUDGET_VALUES // (len(scenario.horizons(n_steps)) * per_horizon)
 
 
 def uses_compiled(config: RunConfig) -> bool:

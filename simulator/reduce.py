@@ -385,6 +385,10 @@ class SeriesSummary:
     exact_parts
         Levels at the horizons, block by block, each ``(n_block, h)``, or ``None`` once over
         the memory budget; read them joined as :attr:`exact`.
+    running_parts
+        With ``spec.first_passage``, each path's highest and lowest daily close from day 1
+        to each horizon, block by block, each ``(n_block, 2, h)`` (maximum first), kept
+        and read (:attr:`running`) like ``exact_parts``; ``None`` otherwise.
     fan_days
         Day indices of the fan-chart dates (the horizons among them), ``(f,)``.
     fan
@@ -404,6 +408,7 @@ class SeriesSummary:
     fan_days: np.ndarray
     fan: Histogram
     samples: np.ndarray
+    running_parts: tuple[np.ndarray, ...] | None = None
 
     @classmethod
     def of(
@@ -452,7 +457,8 @@ class SeriesSummary:
         below = np.zeros((n_h, len(spec.thresholds_below)), dtype=np.int64)
         for j, t in enumerate(spec.thresholds_below):
             below[:, j] = (at < t).sum(axis=0)
-        ever_above, ever_below = _first_passages(spec, coords, horizons)
+        running = _running_extremes(spec, coords, horizons)
+        ever_above, ever_below = _first_passages(spec, running, n_h)
         return cls(
             spec=spec,
             horizons=horizons,
@@ -465,6 +471,7 @@ class SeriesSummary:
             fan_days=fan_days,
             fan=Histogram.of_days(spec.kind, coords, fan_days),
             samples=spec.inverse(coords[:n_samples]),
+            running_parts=(running,) if keep_exact and running is not None else None,
         )
 
     def merge(self, other: SeriesSummary, in_place: bool = False) -> SeriesSummary:
@@ -474,6 +481,9 @@ class SeriesSummary:
         if self.exact_parts is not None and other.exact_parts is not None:
             # Joined only when read: concatenating at every merge would cost O(blocks^2).
             exact = self.exact_parts + other.exact_parts
+        running = None
+        if self.running_parts is not None and other.running_parts is not None:
+            running = self.running_parts + other.running_parts
         return SeriesSummary(
             spec=self.spec,
             horizons=self.horizons,
@@ -486,6 +496,7 @@ class SeriesSummary:
             fan_days=self.fan_days,
             fan=self.fan.merge(other.fan, in_place),
             samples=self.samples,
+            running_parts=running,
         )
 
     @property
@@ -493,6 +504,13 @@ class SeriesSummary:
         """Levels at the horizons on every path, ``(n, h)``, or ``None`` over the budget."""
         self.exact_parts = join_parts(self.exact_parts)
         return None if self.exact_parts is None else self.exact_parts[0]
+
+    @property
+    def running(self) -> np.ndarray | None:
+        """Highest and lowest daily close up to each horizon on every path, ``(n, 2, h)``
+        (maximum first), or ``None`` (no first passage, or over the budget)."""
+        self.running_parts = join_parts(self.running_parts)
+        return None if self.running_parts is None else self.running_parts[0]
 
     @property
     def n(self) -> int:
@@ -544,38 +562,44 @@ class SeriesSummary:
         return out
 
 
-def _first_passages(
+def _running_extremes(
     spec: SeriesSpec, coords: np.ndarray, horizons: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Paths whose level is above / below each threshold on some daily close from day 1 to
-    each horizon, ``(h, n_thresholds)`` each; zero columns without ``spec.first_passage``.
+) -> np.ndarray | None:
+    """Each path's highest and lowest level on the daily closes from day 1 to each horizon,
+    ``(n_paths, 2, h)`` (maximum first); ``None`` without ``spec.first_passage``.
 
     ``coords`` is ``(n_paths, n_steps + 1)`` in the spec's coordinate; ``horizons`` is
-    sorted. The running maximum and minimum are taken per horizon segment and accumulated,
-    and compared as levels (the transform is increasing), so a path above a threshold at a
-    horizon is always counted as having been above it by then.
+    sorted. The extremes are taken per horizon segment and accumulated, then turned into
+    levels (the transform is increasing), so a path's level at a horizon always lies
+    between them.
     """
-    n_h = len(horizons)
     if not spec.first_passage:
-        return np.zeros((n_h, 0), dtype=np.int64), np.zeros((n_h, 0), dtype=np.int64)
-    if n_h and (horizons[0] < 1 or np.any(np.diff(horizons) <= 0)):
+        return None
+    if len(horizons) and (horizons[0] < 1 or np.any(np.diff(horizons) <= 0)):
         raise ValueError(f"horizons must be strictly increasing days >= 1, got {horizons}")
     days = coords[:, 1 : int(horizons[-1]) + 1]
     starts = np.concatenate([[0], np.asarray(horizons[:-1], dtype=np.int64)])
-    out = []
-    for reduce, thresholds, beyond in (
-        (np.maximum, spec.thresholds_above, np.greater),
-        (np.minimum, spec.thresholds_below, np.less),
-    ):
-        if not thresholds:
-            out.append(np.zeros((n_h, 0), dtype=np.int64))
-            continue
-        extreme = spec.inverse(reduce.accumulate(reduce.reduceat(days, starts, axis=1), axis=1))
-        counts = np.zeros((n_h, len(thresholds)), dtype=np.int64)
-        for j, t in enumerate(thresholds):
-            counts[:, j] = beyond(extreme, t).sum(axis=0)
-        out.append(counts)
-    return out[0], out[1]
+    out = np.empty((coords.shape[0], 2, len(horizons)))
+    for k, reduce in enumerate((np.maximum, np.minimum)):
+        out[:, k] = spec.inverse(reduce.accumulate(reduce.reduceat(days, starts, axis=1), axis=1))
+    return out
+
+
+def _first_passages(
+    spec: SeriesSpec, running: np.ndarray | None, n_h: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paths above / below each threshold on some daily close up to each horizon, from
+    :func:`_running_extremes`: ``(h, n_thresholds)`` each; zero columns without
+    ``spec.first_passage``."""
+    if running is None:
+        return np.zeros((n_h, 0), dtype=np.int64), np.zeros((n_h, 0), dtype=np.int64)
+    above = np.zeros((n_h, len(spec.thresholds_above)), dtype=np.int64)
+    for j, t in enumerate(spec.thresholds_above):
+        above[:, j] = (running[:, 0] > t).sum(axis=0)
+    below = np.zeros((n_h, len(spec.thresholds_below)), dtype=np.int64)
+    for j, t in enumerate(spec.thresholds_below):
+        below[:, j] = (running[:, 1] < t).sum(axis=0)
+    return above, below
 
 
 def join_parts(parts: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...] | None:

@@ -1,7 +1,9 @@
 """Per-path values at the reporting horizons: what ``compare`` needs from a run.
 
 A run directory keeps, besides its tables, ``paths.npz`` (each series' level, and the
-portfolio's P&L, at every reporting horizon, for every path, in path order) and
+portfolio's P&L, at every reporting horizon, for every path, in path order; for Brent also
+its highest and lowest daily close up to each horizon, ``brent.running_max`` and
+``brent.running_min``, for first-passage probabilities) and
 ``fan.csv`` (the fan-chart quantiles by date). With them, ``sim compare`` can pair the
 paths of runs that shared a seed (common random numbers) and blend scenarios exactly,
 without re-running anything.
@@ -49,6 +51,10 @@ class Sample:
         :data:`FAN_LEVELS`).
     events
         The run's ``events.csv`` rows as dicts.
+    running
+        Series name -> highest and lowest level on the daily closes up to each horizon,
+        ``(n_paths, 2, n_horizons)`` (maximum first), for the series with first-passage
+        probabilities (Brent); empty for runs written before they were kept.
     """
 
     name: str
@@ -58,6 +64,7 @@ class Sample:
     values: dict[str, np.ndarray]
     fan: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     events: list[dict[str, str]] = field(default_factory=list)
+    running: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -76,6 +83,11 @@ class Sample:
                     "comparison; use fewer --paths"
                 )
             values[name] = series.exact
+        running = {
+            name: series.running
+            for name, series in result.summary.series.items()
+            if series.running is not None
+        }
         book = result.summary.portfolio
         if book is not None:
             if book.exact is None:
@@ -91,7 +103,9 @@ class Sample:
             dict(zip(tables.EVENT_COLUMNS, [str(v) for v in row], strict=True))
             for row in tables.event_rows(result)
         ]
-        return cls(result.scenario.name, meta, list(result.horizons), specs, values, fan, events)
+        return cls(
+            result.scenario.name, meta, list(result.horizons), specs, values, fan, events, running
+        )
 
     @classmethod
     def from_directory(cls, directory: Path) -> Sample:
@@ -137,7 +151,13 @@ class Sample:
             raise ValueError("manifest.json is not a JSON object")
         horizons = [int(h) for h in meta["horizons_days"]]
         with np.load(directory / "paths.npz", allow_pickle=False) as data:
-            values = {k: np.asarray(data[k], dtype=np.float64) for k in data.files}
+            arrays = {k: np.asarray(data[k], dtype=np.float64) for k in data.files}
+        values = {k: v for k, v in arrays.items() if "." not in k}
+        running = {
+            name: np.stack([arrays[f"{name}.running_max"], arrays[f"{name}.running_min"]], axis=1)
+            for name in values
+            if f"{name}.running_max" in arrays and f"{name}.running_min" in arrays
+        }
         sizes = set()
         for name, arr in values.items():
             if arr.ndim != 2 or arr.shape[1] != len(horizons):
@@ -147,6 +167,9 @@ class Sample:
             sizes.add(arr.shape[0])
         if len(sizes) > 1 or not values:
             raise ValueError("paths.npz: the series do not have the same number of paths")
+        for name, arr in running.items():
+            if arr.shape != (*values[name].shape[:1], 2, len(horizons)):
+                raise ValueError(f"paths.npz: '{name}.running_max/min' do not match '{name}'")
         specs = {
             s["name"]: SeriesSpec(
                 name=s["name"],
@@ -157,6 +180,7 @@ class Sample:
                 thresholds_below=tuple(s["thresholds_below"]),
                 above_names=tuple(s["above_names"]),
                 below_names=tuple(s["below_names"]),
+                first_passage=bool(s.get("first_passage", False)),
             )
             for s in meta.get("series", [])
         }
@@ -184,6 +208,7 @@ class Sample:
             values=values,
             fan={k: (d, np.array(q)) for k, (d, q) in fan.items()},
             events=events,
+            running=running,
         )
 
 
@@ -199,6 +224,7 @@ def series_meta(result: RunResult) -> list[dict[str, Any]]:
             "thresholds_below": list(s.thresholds_below),
             "above_names": list(s.statistic_names()[0]),
             "below_names": list(s.statistic_names()[1]),
+            "first_passage": s.first_passage,
         }
         for s in series_specs(result.scenario)
     ]
@@ -211,6 +237,9 @@ def write_paths(result: RunResult, path: Path) -> bool:
         if series.exact is None:
             return False
         arrays[name] = series.exact
+        if series.running is not None:
+            arrays[f"{name}.running_max"] = series.running[:, 0]
+            arrays[f"{name}.running_min"] = series.running[:, 1]
     book = result.summary.portfolio
     if book is not None:
         if book.exact is None:

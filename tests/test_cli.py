@@ -463,7 +463,8 @@ def test_a_shorter_horizon_notes_the_report_horizons_it_drops(
 def test_a_run_too_large_for_per_path_values_says_so(
     runner: Any, write_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    budget = 1_000  # values: 600 paths x 2 horizons x 1 series exceed it
+    # 2 horizons x (Brent, its running high and low): 6 values a path, 166 paths fit.
+    budget = 1_000
     monkeypatch.setattr(simulator.engine, "EXACT_BUDGET_VALUES", budget)
     path = write_scenario()
     args = ["--paths", "600", "--workers", "1", "--out", tmp_path / "out"]
@@ -471,7 +472,7 @@ def test_a_run_too_large_for_per_path_values_says_so(
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "out" / "mini" / "paths.npz").exists()
     assert result.stderr == (
-        "Note: no paths.npz: 600 paths are more than the 500 whose per-path values fit in "
+        "Note: no paths.npz: 600 paths are more than the 166 whose per-path values fit in "
         "memory here, so quantiles come from histograms (within 0.1%) and `sim compare` cannot "
         "reuse this directory\n"
     )

@@ -404,6 +404,7 @@ def test_comparing_run_directories_equals_comparing_the_files(runner: Any, tmp_p
     assert csv1 == csv2
     lines = csv1.splitlines()
     assert any(line.startswith("blend,brent,20,mean,") for line in lines)
+    assert any(line.startswith("shocked,brent,20,prob_ever_above_80,") for line in lines)
     assert any(line.startswith("calm,brent,20,mean,") and ",shocked," in line for line in lines)
 
     for d in (d1, d2):
@@ -570,8 +571,66 @@ def test_a_scenarios_values_and_errors_are_those_of_sim_run(
             assert rows[(asset, h, stat)] == pytest.approx((value, se), rel=1e-9, abs=1e-12)
             checked += 1
     assert checked >= 20
-    for stat in ("var_95", "es_99", "p05", "prob_above_80", "mean"):
+    for stat in ("var_95", "es_99", "p05", "prob_above_80", "prob_ever_above_80", "mean"):
         assert any(key[2] == stat for key in rows)
+
+
+def test_first_passage_differences_and_blend_use_the_running_extremes(
+    pair: tuple[LoadedScenario, LoadedScenario],
+) -> None:
+    """prob_ever_above_X: per scenario the share of paths whose highest close up to the
+    horizon exceeds X (as sim run counts it), the difference the mean of per-path
+    differences, the blend the weighted share."""
+    calm, shocked = pair
+    a, b = sample_of(calm, 5, 2000), sample_of(shocked, 5, 2000)
+    c = compare([a, b], "calm", weights={"calm": 0.25, "shocked": 0.75})
+    h_i = len(a.horizons) - 1
+    h = a.horizons[h_i]
+    hit = {s.name: (s.running["brent"][:, 0, h_i] > 80.0).astype(float) for s in (a, b)}
+    row = c.value("shocked", "brent", h, "prob_ever_above_80")
+    assert row["value"] == pytest.approx(hit["shocked"].mean(), rel=1e-12)
+    d = hit["shocked"] - hit["calm"]
+    assert row["diff"] == pytest.approx(d.mean(), abs=1e-15)
+    assert row["diff_std_error"] == pytest.approx(d.std(ddof=1) / math.sqrt(len(d)), rel=1e-12)
+    blend = c.value("blend", "brent", h, "prob_ever_above_80")
+    expected = 0.25 * hit["calm"].mean() + 0.75 * hit["shocked"].mean()
+    assert blend["value"] == pytest.approx(expected, rel=1e-12)
+    # Having ended above 80 means having been above it.
+    at = c.value("shocked", "brent", h, "prob_above_80")["value"]
+    assert row["value"] >= at
+    assert b.running["brent"][:, 0, h_i].max() >= b.values["brent"][:, h_i].max()
+
+
+def test_runs_without_running_extremes_compare_without_first_passage(
+    runner: Any, tmp_path: Path
+) -> None:
+    """paths.npz from before the running extremes were kept: compared as before, without
+    the prob_ever rows."""
+    a = write_doc(tmp_path, "calm")
+    b = write_doc(tmp_path, "shocked", SHOCK)
+    runs = tmp_path / "runs"
+    common = ["--paths", "500", "--seed", "3", "--workers", "1", "--quiet"]
+    assert invoke(runner, "run", a, b, *common, "--out", runs).exit_code == 0
+    old = runs / "calm" / "paths.npz"
+    with np.load(old) as data:
+        kept = {k: data[k] for k in data.files if "." not in k}
+    assert set(kept) == {"brent"}
+    np.savez(old, **kept)
+    result = invoke(runner, "compare", runs / "calm", runs / "shocked", "--out", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "c" / "compare-calm-shocked" / "comparison.csv").open() as fh:
+        stats = {row["statistic"] for row in csv.DictReader(fh)}
+    assert "prob_above_80" in stats
+    assert not any("ever" in stat for stat in stats)
+
+    kept["brent.running_max"] = kept["brent.running_min"] = kept["brent"][:10]
+    np.savez(old, **kept)
+    result = invoke(runner, "compare", runs / "calm", runs / "shocked", "--out", tmp_path / "c")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {runs / 'calm'}: not a usable run directory (ValueError: paths.npz: "
+        "'brent.running_max/min' do not match 'brent')\n"
+    )
 
 
 def test_paired_differences_of_means_use_the_per_path_differences(

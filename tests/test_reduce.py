@@ -418,8 +418,12 @@ def test_first_passage_counts_equal_a_brute_force(spec: SeriesSpec, horizons: li
     """Counted from the running extremes of the daily closes 1..h, path by path."""
     levels = _levels(11, 3000) if spec.kind == "log" else 4.0 + (_levels(11, 3000) - 70.0) / 50
     s = SeriesSummary.of(spec, levels, np.array(horizons), np.arange(11), 0, True)
+    running = s.running
+    assert running is not None
     for i, h in enumerate(horizons):
         high, low = levels[:, 1 : h + 1].max(axis=1), levels[:, 1 : h + 1].min(axis=1)
+        np.testing.assert_allclose(running[:, 0, i], high, rtol=1e-13)
+        np.testing.assert_allclose(running[:, 1, i], low, rtol=1e-13)
         for j, t in enumerate(spec.thresholds_above):
             assert s.ever_above[i, j] == int((high > t).sum())
             assert s.ever_above[i, j] >= s.above[i, j]  # ending above means having been above
@@ -439,6 +443,7 @@ def test_first_passage_rows_merge_and_are_off_by_default() -> None:
     )
     np.testing.assert_array_equal(merged.ever_above, whole.ever_above)
     np.testing.assert_array_equal(merged.ever_below, whole.ever_below)
+    np.testing.assert_array_equal(merged.running, whole.running)  # kept path by path
     rows = {(h, stat): (v, se) for _, h, stat, v, se in merged.rows()}
     p = float(np.mean(np.concatenate([a, b])[:, 1:11].max(axis=1) > 80.0))
     assert rows[(10, "prob_ever_above_80")] == pytest.approx((p, math.sqrt(p * (1 - p) / 1600)))
@@ -450,4 +455,9 @@ def test_first_passage_rows_merge_and_are_off_by_default() -> None:
     }
     plain = _summary(a)
     assert plain.ever_above.shape == (2, 0)
+    assert plain.running is None
+    # Over the memory budget nothing per path is kept, but the counts still are.
+    counted = SeriesSummary.of(PASSAGE, a, np.array([5, 10]), np.arange(11), 0, False)
+    assert counted.running is None
+    np.testing.assert_array_equal(counted.ever_above, one.ever_above)
     assert not any("ever" in stat for _, _, stat, _, _ in plain.rows())

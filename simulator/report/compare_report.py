@@ -214,6 +214,7 @@ def key_probabilities(c: Comparison) -> list[tuple[str, str, str]]:
     """(label, asset, statistic) of the probabilities worth a bar chart, where present."""
     wanted = [
         ("Brent > $100", "brent", "prob_above_100"),
+        ("Brent > $100 any day", "brent", "prob_ever_above_100"),
         ("Brent > $130", "brent", "prob_above_130"),
         ("Brent < $60", "brent", "prob_below_60"),
         ("S&P 500 down >10%", "sp500", "prob_down_10pct"),
@@ -264,7 +265,8 @@ def probabilities_chart(c: Comparison) -> Figure:
 
 
 def terminal_table(c: Comparison) -> list[list[str]]:
-    """Rows for the terminal: Brent median and P(>100) at the last horizon, with diffs."""
+    """Rows for the terminal: Brent median, P(>100) and P(ever>100) at the last horizon,
+    with the median's difference from the reference."""
     h = c.samples[0].horizons[-1]
     rows = []
     for scen in [*c.names, *(["blend"] if c.weights else [])]:
@@ -278,10 +280,11 @@ def terminal_table(c: Comparison) -> list[list[str]]:
                 f"{med['diff']:+.2f} ± {med['diff_std_error']:.2f}"
                 + (f" (VR {vr:.0f}x)" if math.isfinite(vr) and vr != 1 else "")
             )
-        try:
-            p = c.value(scen, "brent", h, "prob_above_100")
-            cells.append(f"{p['value']:.3f} ± {p['std_error']:.3f}")
-        except KeyError:
-            cells.append("")
+        for stat in ("prob_above_100", "prob_ever_above_100"):
+            try:
+                p = c.value(scen, "brent", h, stat)
+                cells.append(f"{p['value']:.3f} ± {p['std_error']:.3f}")
+            except KeyError:  # no such threshold, or a run without running extremes
+                cells.append("")
         rows.append(cells)
     return rows

@@ -965,14 +965,21 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
         cells.append(
             "reference" if scen == c.reference else _compare_cell(med, brent_unit, diff=True)
         )
-        try:
-            cells.append(_compare_cell(c.value(scen, "brent", h, "prob_above_100"), brent_unit))
-        except KeyError:
-            cells.append("n/a")
+        for stat in ("prob_above_100", "prob_ever_above_100"):
+            try:
+                cells.append(_compare_cell(c.value(scen, "brent", h, stat), brent_unit))
+            except KeyError:  # no such threshold, or a run without running extremes
+                cells.append("n/a")
         rows.append(tuple(cells))
     head.append(
         _Table(
-            ("scenario", f"Brent median at {h} d", f"vs {c.reference}", "P(Brent > 100)"),
+            (
+                "scenario",
+                f"Brent median at {h} d",
+                f"vs {c.reference}",
+                "P(Brent > 100)",
+                "P(ever > 100)",
+            ),
             tuple(rows),
         )
     )
