@@ -445,6 +445,18 @@ def compare_cmd(
                     "paths, seed and horizon); these options apply to scenario files"
                 )
             samples = [Sample.from_directory(p) for p in items]
+            for path, sample in zip(items, samples, strict=True):
+                missing = [
+                    name
+                    for name, spec in sample.specs.items()
+                    if spec.first_passage and name not in sample.running
+                ]
+                if missing and not quiet:
+                    err.print(
+                        f"Note: {path}: no running extremes of {', '.join(missing)} (written "
+                        "by an earlier version); first-passage probabilities are left out",
+                        markup=False,
+                    )
             names = [s.name for s in samples]
             if len(set(names)) < len(names):
                 # Runs of one scenario (other seeds, say): tell them apart by their paths.

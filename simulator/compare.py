@@ -34,10 +34,11 @@ import numpy as np
 
 from simulator.errors import InputError
 from simulator.portfolio import LEVELS
-from simulator.reduce import QUANTILES, SeriesSpec
+from simulator.reduce import QUANTILES, SeriesSpec, first_passage_hits
 from simulator.samples import Sample
 
 __all__ = [
+    "HEADLINE_PROBABILITIES",
     "N_BATCHES",
     "Comparison",
     "check_comparable",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 N_BATCHES = 20
+#: Brent's probabilities in the headline tables (terminal, HTML).
+HEADLINE_PROBABILITIES = ("prob_above_100", "prob_ever_above_100")
 PORTFOLIO_STATS = ("mean", "p05", "p50", "p95", "prob_loss", "var_95", "es_95", "var_99", "es_99")
 
 
@@ -134,10 +137,7 @@ def _threshold_events(
         *((name, values < t) for name, t in zip(below, spec.thresholds_below, strict=True)),
     ]
     if running is not None:
-        ever_above, ever_below = spec.first_passage_names()
-        high, low = running[:, 0], running[:, 1]
-        events += [(n, high > t) for n, t in zip(ever_above, spec.thresholds_above, strict=True)]
-        events += [(n, low < t) for n, t in zip(ever_below, spec.thresholds_below, strict=True)]
+        events += first_passage_hits(spec, running)
     return events
 
 
@@ -342,6 +342,17 @@ class Comparison:
         """Unit of a compared series' level (``USD`` for the portfolio's P&L)."""
         spec = self.samples[0].specs.get(asset)
         return spec.unit if spec is not None else "USD"
+
+    def headline_probabilities(self, scenario: str, horizon: int) -> list[dict[str, Any] | None]:
+        """The rows of :data:`HEADLINE_PROBABILITIES` (Brent above $100 at the horizon, and
+        on any close up to it), ``None`` where the comparison has no such row."""
+        out: list[dict[str, Any] | None] = []
+        for stat in HEADLINE_PROBABILITIES:
+            try:
+                out.append(self.value(scenario, "brent", horizon, stat))
+            except KeyError:  # no such threshold, or runs without running extremes
+                out.append(None)
+        return out
 
     def value(self, scenario: str, asset: str, horizon: int, stat: str) -> dict[str, Any]:
         """The row for one scenario (or ``blend``), series, horizon and statistic."""

@@ -82,7 +82,7 @@ class EventDraws:
     premium_log: np.ndarray
     risk_off: np.ndarray
     forced_stress: np.ndarray  # bool (n_paths, n_steps): step t is forced stressed
-    forced_calm: np.ndarray  # bool (n_paths, n_steps): the chain is calm from step t on
+    forced_calm: np.ndarray  # bool (n_paths, n_steps): the chain is set calm at step t
     outcomes: dict[str, EventOutcome] = field(default_factory=dict)
 
 

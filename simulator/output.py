@@ -157,7 +157,9 @@ def atomic_files(directory: Path) -> Iterator[Path]:
 
     For a directory the user names and may share with other files (``--charts DIR``): the
     files written are renamed into place only once all are written, so a failure or an
-    interruption leaves the earlier files as they were; other files are not touched.
+    interruption while they are written leaves the earlier files as they were; other files
+    are not touched. Signals wait while the files are renamed (microseconds), so an
+    interruption cannot leave half of them renamed.
     """
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -166,8 +168,9 @@ def atomic_files(directory: Path) -> Iterator[Path]:
         raise RuntimeFailure(f"cannot write to {directory}: {exc.strerror or exc}") from None
     try:
         yield tmp
-        for path in sorted(tmp.iterdir()):
-            os.replace(path, directory / path.name)
+        with signals_held():
+            for path in sorted(tmp.iterdir()):
+                os.replace(path, directory / path.name)
     except OSError as exc:
         raise RuntimeFailure(f"cannot write to {directory}: {exc.strerror or exc}") from None
     finally:

@@ -182,8 +182,9 @@ class MarkovRegimes:
 
     with stationary share of stressed days :math:`p / (p + q)`. On days an event forces
     stress the chain is set to stressed; afterwards it leaves stress at its usual rate. On
-    the day an event ends stress the chain is set to calm (unless another event forces
-    stress that day); afterwards it can enter stress again at its usual rate, so ``k``
+    the day an event ends stress the chain is set to calm (if another event forces stress
+    that day, on the first day it no longer does); afterwards it can enter stress again at
+    its usual rate, so ``k``
     steps later it is stressed with probability :math:`\pi (1 - (1 - p - q)^k)`,
     :math:`\pi = p / (p + q)`.
     """
@@ -214,7 +215,8 @@ class MarkovRegimes:
         """Regime of each step, bool ``(n_paths, n_steps)``.
 
         ``forced`` marks steps an event holds stressed, ``calm`` (if given) steps at which
-        an event sets the chain calm; both ``(n_paths, n_steps)``, forced stress winning.
+        an event sets the chain calm; both ``(n_paths, n_steps)``. Forced stress wins: a
+        calm that falls on a forced step waits for the first step that is not forced.
         """
         n, n_steps = forced.shape
         # Day-major: one uniform per path and step, row t holding day t of every path.
@@ -224,12 +226,15 @@ class MarkovRegimes:
         out = np.empty((n_steps, n), dtype=bool)
         state = u[0] < self.initial_stressed
         p, q = self.p_calm_to_stressed, self.p_stressed_to_calm
+        pending = np.zeros(n, dtype=bool)  # a calm held up by forced stress
         for t in range(n_steps):
             if t > 0:
                 # Leave stress with prob q, enter it with prob p.
                 state = np.where(state, u[t] >= q, u[t] < p)
             if settle is not None:
-                state &= ~settle[t]
+                pending |= settle[t]
+                state &= ~pending
+                pending &= hold[t]
             state |= hold[t]
             out[t] = state
         return np.ascontiguousarray(out.T)

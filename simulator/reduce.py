@@ -36,6 +36,7 @@ __all__ = [
     "Moments",
     "SeriesSpec",
     "SeriesSummary",
+    "first_passage_hits",
 ]
 
 #: Quantile levels reported for every series and horizon, with their statistic names.
@@ -585,21 +586,33 @@ def _running_extremes(
     return out
 
 
+def first_passage_hits(spec: SeriesSpec, running: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Each first-passage statistic (``prob_ever_above_X``, then ``prob_ever_below_X``) with
+    the paths where it happened: the highest close ``running[:, 0]`` above ``X``, or the
+    lowest ``running[:, 1]`` below it; bool, the shape of ``running[:, 0]``."""
+    ever_above, ever_below = spec.first_passage_names()
+    high, low = running[:, 0], running[:, 1]
+    return [
+        *((name, high > t) for name, t in zip(ever_above, spec.thresholds_above, strict=True)),
+        *((name, low < t) for name, t in zip(ever_below, spec.thresholds_below, strict=True)),
+    ]
+
+
 def _first_passages(
     spec: SeriesSpec, running: np.ndarray | None, n_h: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paths above / below each threshold on some daily close up to each horizon, from
     :func:`_running_extremes`: ``(h, n_thresholds)`` each; zero columns without
     ``spec.first_passage``."""
-    if running is None:
-        return np.zeros((n_h, 0), dtype=np.int64), np.zeros((n_h, 0), dtype=np.int64)
-    above = np.zeros((n_h, len(spec.thresholds_above)), dtype=np.int64)
-    for j, t in enumerate(spec.thresholds_above):
-        above[:, j] = (running[:, 0] > t).sum(axis=0)
-    below = np.zeros((n_h, len(spec.thresholds_below)), dtype=np.int64)
-    for j, t in enumerate(spec.thresholds_below):
-        below[:, j] = (running[:, 1] < t).sum(axis=0)
-    return above, below
+    sums = (
+        [] if running is None else [hit.sum(axis=0) for _, hit in first_passage_hits(spec, running)]
+    )
+    k = len(spec.thresholds_above)
+
+    def stacked(parts: list[np.ndarray]) -> np.ndarray:
+        return np.stack(parts, axis=1) if parts else np.zeros((n_h, 0), dtype=np.int64)
+
+    return stacked(sums[:k]), stacked(sums[k:])
 
 
 def join_parts(parts: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...] | None:

@@ -153,11 +153,13 @@ class Sample:
         with np.load(directory / "paths.npz", allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k], dtype=np.float64) for k in data.files}
         values = {k: v for k, v in arrays.items() if "." not in k}
-        running = {
-            name: np.stack([arrays[f"{name}.running_max"], arrays[f"{name}.running_min"]], axis=1)
-            for name in values
-            if f"{name}.running_max" in arrays and f"{name}.running_min" in arrays
-        }
+        running = {}
+        for name in values:
+            high, low = (arrays.get(f"{name}.running_{end}") for end in ("max", "min"))
+            if (high is None) != (low is None):
+                raise ValueError(f"paths.npz: '{name}.running_max/min' come in pairs")
+            if high is not None and low is not None:
+                running[name] = np.stack([high, low], axis=1)
         sizes = set()
         for name, arr in values.items():
             if arr.ndim != 2 or arr.shape[1] != len(horizons):

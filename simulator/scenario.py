@@ -273,8 +273,8 @@ class Event(_Strict):
     @model_validator(mode="after")
     def _one_regime_effect(self) -> Event:
         if self.stressed_for is not None and self.ends_stress is not None:
-            raise _FieldError(
-                ("ends_stress",),
+            raise _FieldError(  # located at the event: the two may come from two files
+                (),
                 "an event either forces the stressed regime (stressed_for) or ends it "
                 "(ends_stress), not both; split it into two events",
             )

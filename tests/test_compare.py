@@ -618,6 +618,10 @@ def test_runs_without_running_extremes_compare_without_first_passage(
     np.savez(old, **kept)
     result = invoke(runner, "compare", runs / "calm", runs / "shocked", "--out", tmp_path / "c")
     assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"Note: {runs / 'calm'}: no running extremes of brent (written by an earlier "
+        "version); first-passage probabilities are left out\n"
+    )
     with (tmp_path / "c" / "compare-calm-shocked" / "comparison.csv").open() as fh:
         stats = {row["statistic"] for row in csv.DictReader(fh)}
     assert "prob_above_80" in stats
@@ -630,6 +634,13 @@ def test_runs_without_running_extremes_compare_without_first_passage(
     assert result.stderr == (
         f"Error: {runs / 'calm'}: not a usable run directory (ValueError: paths.npz: "
         "'brent.running_max/min' do not match 'brent')\n"
+    )
+    del kept["brent.running_min"]
+    np.savez(old, **kept)
+    result = invoke(runner, "compare", runs / "calm", runs / "shocked", "--out", tmp_path / "c")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "(ValueError: paths.npz: 'brent.running_max/min' come in pairs)\n"
     )
 
 

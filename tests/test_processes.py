@@ -385,14 +385,29 @@ def test_markov_after_an_event_ends_stress() -> None:
     np.testing.assert_array_equal(stressed[:, :start], before[:, :start])
 
 
-def test_markov_forced_stress_wins_over_calm() -> None:
+def test_markov_calm_waits_for_forced_stress_to_end() -> None:
+    # A chain that never leaves stress by itself: a calm on forced steps 3-5 takes effect
+    # at step 6, and lasts (no re-entry).
     n, steps = 50, 10
     forced = np.zeros((n, steps), dtype=bool)
-    forced[:, 3] = True
+    forced[:, 3:6] = True
     calm = np.zeros((n, steps), dtype=bool)
-    calm[:, 3] = True
-    stressed = _markov(n, 0.0, 5.0, 2.0, 0.0).simulate(np.random.default_rng(9), forced, calm)
-    assert stressed[:, 3].all()
+    calm[:, 4] = True
+    regimes = _markov(n, 0.0, 1e12, 2.0, 1.0)
+    stressed = regimes.simulate(np.random.default_rng(9), forced, calm)
+    assert stressed[:, :6].all()
+    assert not stressed[:, 6:].any()
+
+
+@pytest.mark.parametrize("step", [0, 9])
+def test_markov_calm_on_the_first_and_last_step(step: int) -> None:
+    n, steps = 50, 10
+    calm = np.zeros((n, steps), dtype=bool)
+    calm[:, step] = True
+    regimes = _markov(n, 0.0, 1e12, 2.0, 1.0)  # starts stressed on every path
+    stressed = regimes.simulate(np.random.default_rng(10), np.zeros((n, steps), bool), calm)
+    assert stressed[:, :step].all()
+    assert not stressed[:, step:].any()
 
 
 def test_markov_matches_reference_loop() -> None:
@@ -407,13 +422,18 @@ def test_markov_matches_reference_loop() -> None:
     u = np.random.default_rng(12).random((steps, n)).T  # drawn day-major
     for i in range(n):
         state = u[i, 0] < regimes.initial_stressed[i]
+        pending = False
         for t in range(steps):
             if t > 0:
                 if state:
                     state = u[i, t] >= regimes.p_stressed_to_calm[i]
                 else:
                     state = u[i, t] < regimes.p_calm_to_stressed[i]
-            state = (state and not calm[i, t]) or forced[i, t]
+            pending = pending or calm[i, t]
+            if forced[i, t]:
+                state = True
+            elif pending:
+                state, pending = False, False
             assert got[i, t] == state
 
 

@@ -417,11 +417,32 @@ def test_event_cannot_both_force_and_end_stress(write_scenario: Any) -> None:
     both = {"stressed_for": q(5, "trading days"), "ends_stress": q(0.5, "probability")}
     path = write_scenario({"events": {"a": event(**both)}})
     err = error_of(path)
-    assert (err.field, err.line) == ("events.a.ends_stress", line_of(path, "ends_stress:"))
+    assert (err.field, err.line) == ("events.a", line_of(path, "  a:", after="events:"))
     assert err.message == (
         "an event either forces the stressed regime (stressed_for) or ends it "
         "(ends_stress), not both; split it into two events"
     )
+
+
+def test_forcing_and_ending_stress_from_two_files_names_the_child(
+    write_scenario: Any, base_file: Path
+) -> None:
+    # The base ends stress on "shock"; the child adds stressed_for to it: the error points
+    # at the child's event, the file the user edited.
+    base = yaml.safe_load(base_file.read_text())
+    base["events"]["shock"]["ends_stress"] = q(0.5, "probability")
+    base_file.write_text(yaml.safe_dump(base, sort_keys=False))
+    path = write_scenario(
+        name="child.yaml",
+        text=child_text(
+            "description: the child\n"
+            "events:\n"
+            "  shock:\n"
+            "    stressed_for: {value: 5, unit: trading days, rationale: three weeks}\n"
+        ),
+    )
+    err = error_of(path)
+    assert (err.file, err.field, err.line) == (str(path), "events.shock", 4)
 
 
 def test_event_dependency_cycle(write_scenario: Any) -> None:

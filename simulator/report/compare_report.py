@@ -280,11 +280,7 @@ def terminal_table(c: Comparison) -> list[list[str]]:
                 f"{med['diff']:+.2f} ± {med['diff_std_error']:.2f}"
                 + (f" (VR {vr:.0f}x)" if math.isfinite(vr) and vr != 1 else "")
             )
-        for stat in ("prob_above_100", "prob_ever_above_100"):
-            try:
-                p = c.value(scen, "brent", h, stat)
-                cells.append(f"{p['value']:.3f} ± {p['std_error']:.3f}")
-            except KeyError:  # no such threshold, or a run without running extremes
-                cells.append("")
+        for p in c.headline_probabilities(scen, h):
+            cells.append("" if p is None else f"{p['value']:.3f} ± {p['std_error']:.3f}")
         rows.append(cells)
     return rows

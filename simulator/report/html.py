@@ -965,11 +965,8 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
         cells.append(
             "reference" if scen == c.reference else _compare_cell(med, brent_unit, diff=True)
         )
-        for stat in ("prob_above_100", "prob_ever_above_100"):
-            try:
-                cells.append(_compare_cell(c.value(scen, "brent", h, stat), brent_unit))
-            except KeyError:  # no such threshold, or a run without running extremes
-                cells.append("n/a")
+        for p in c.headline_probabilities(scen, h):
+            cells.append("n/a" if p is None else _compare_cell(p, brent_unit))
         rows.append(tuple(cells))
     head.append(
         _Table(
