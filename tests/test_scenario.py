@@ -209,21 +209,6 @@ def test_name_and_description_are_not_inherited(write_scenario: Any, base_file: 
     assert err.message == "required field is missing"
 
 
-def test_error_in_child_points_at_the_child(write_scenario: Any, base_file: Path) -> None:
-    path = write_scenario(
-        name="child.yaml",
-        text=child_text(
-            "description: the child\n"
-            "events:\n"
-            "  shock:\n"
-            "    probability: {value: 1.5, unit: probability, rationale: too likely}\n"
-        ),
-    )
-    err = error_of(path)
-    assert (err.file, err.field, err.line) == (str(path), "events.shock.probability", 5)
-    assert err.message == "must be <= 1 probability, got 1.5"
-
-
 def test_error_in_inherited_part_points_at_the_base(write_scenario: Any) -> None:
     base = write_scenario(
         name="base.yaml",
@@ -424,25 +409,46 @@ def test_event_cannot_both_force_and_end_stress(write_scenario: Any) -> None:
     )
 
 
-def test_forcing_and_ending_stress_from_two_files_names_the_child(
-    write_scenario: Any, base_file: Path
+@pytest.mark.parametrize(
+    ("in_base", "in_child", "field", "line", "message"),
+    [
+        (
+            {},
+            "probability: {value: 1.5, unit: probability, rationale: too likely}",
+            "events.shock.probability",
+            5,
+            "must be <= 1 probability, got 1.5",
+        ),
+        # The base ends stress, the child forces it: located at the child's event.
+        (
+            {"ends_stress": q(0.5, "probability")},
+            "stressed_for: {value: 5, unit: trading days, rationale: three weeks}",
+            "events.shock",
+            4,
+            "an event either forces the stressed regime (stressed_for) or ends it "
+            "(ends_stress), not both; split it into two events",
+        ),
+    ],
+)
+def test_error_in_child_points_at_the_child(
+    write_scenario: Any,
+    base_file: Path,
+    in_base: dict[str, Any],
+    in_child: str,
+    field: str,
+    line: int,
+    message: str,
 ) -> None:
-    # The base ends stress on "shock"; the child adds stressed_for to it: the error points
-    # at the child's event, the file the user edited.
     base = yaml.safe_load(base_file.read_text())
-    base["events"]["shock"]["ends_stress"] = q(0.5, "probability")
+    base["events"]["shock"].update(in_base)
     base_file.write_text(yaml.safe_dump(base, sort_keys=False))
     path = write_scenario(
         name="child.yaml",
-        text=child_text(
-            "description: the child\n"
-            "events:\n"
-            "  shock:\n"
-            "    stressed_for: {value: 5, unit: trading days, rationale: three weeks}\n"
-        ),
+        text=child_text(f"description: the child\nevents:\n  shock:\n    {in_child}\n"),
     )
     err = error_of(path)
-    assert (err.file, err.field, err.line) == (str(path), "events.shock", 4)
+    assert (err.file, err.field, err.line) == (str(path), field, line)
+    assert err.message == message
 
 
 def test_event_dependency_cycle(write_scenario: Any) -> None:
