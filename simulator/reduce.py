@@ -534,9 +534,10 @@ class SeriesSummary:
         out: list[tuple[str, int, str, float, float]] = []
         levels = np.array(list(QUANTILES.values()))
         s = np.sqrt(levels * (1 - levels) / max(n, 1))
-        q = self.quantiles(levels)
-        q_lo = self.quantiles(levels - s)
-        q_hi = self.quantiles(levels + s)
+        # One call for all three sets of levels: one partition of the exact values.
+        q, q_lo, q_hi = np.split(
+            self.quantiles(np.concatenate([levels, levels - s, levels + s])), 3, axis=1
+        )
         mean = self.moments.mean
         std = np.sqrt(self.moments.var())
         se_mean = self.moments.std_error_of_mean()
