@@ -661,3 +661,22 @@ def test_paired_differences_of_means_use_the_per_path_differences(
     assert row["diff"] == pytest.approx(d.mean(), rel=1e-12)
     assert row["diff_std_error"] == pytest.approx(d.std(ddof=1) / math.sqrt(len(d)), rel=1e-12)
     assert row["variance_reduction"] > 1.0  # common random numbers pay
+
+
+def test_terminal_rows_show_the_headline_probabilities_in_percent(
+    pair: tuple[LoadedScenario, LoadedScenario],
+) -> None:
+    from simulator.report.compare_report import terminal_table
+
+    calm, shocked = pair
+    c = compare([sample_of(calm, 6, 1000), sample_of(shocked, 6, 1000)], "calm")
+    h = c.samples[0].horizons[-1]
+    rows = {row[0]: row for row in terminal_table(c)}
+    assert rows["calm"][2] == "reference"
+    for scen, row in rows.items():
+        median = c.value(scen, "brent", h, "p50")
+        assert row[1] == f"{median['value']:.2f} ± {median['std_error']:.2f}"
+        for cell, stat in zip(row[3:], ("prob_above_100", "prob_ever_above_100"), strict=True):
+            p = c.value(scen, "brent", h, stat)
+            assert cell == f"{100 * p['value']:.1f} ± {100 * p['std_error']:.1f}%"
+    assert rows["shocked"][2].startswith(f"{c.value('shocked', 'brent', h, 'p50')['diff']:+.2f} ± ")

@@ -280,7 +280,9 @@ def terminal_table(c: Comparison) -> list[list[str]]:
                 f"{med['diff']:+.2f} ± {med['diff_std_error']:.2f}"
                 + (f" (VR {vr:.0f}x)" if math.isfinite(vr) and vr != 1 else "")
             )
-        for p in c.headline_probabilities(scen, h):
-            cells.append("" if p is None else f"{p['value']:.3f} ± {p['std_error']:.3f}")
+        for p in c.headline_probabilities(scen, h):  # in percent, as in `sim run`
+            cells.append(
+                "" if p is None else f"{100 * p['value']:.1f} ± {100 * p['std_error']:.1f}%"
+            )
         rows.append(cells)
     return rows
