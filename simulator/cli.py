@@ -446,11 +446,7 @@ def compare_cmd(
                 )
             samples = [Sample.from_directory(p) for p in items]
             for path, sample in zip(items, samples, strict=True):
-                missing = [
-                    name
-                    for name, spec in sample.specs.items()
-                    if spec.first_passage and name not in sample.running
-                ]
+                missing = sample.lacks_running()
                 if missing and not quiet:
                     err.print(
                         f"Note: {path}: no running extremes of {', '.join(missing)} (written "

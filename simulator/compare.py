@@ -70,12 +70,14 @@ class _Ranked:
         self.w_norm = w / self.total
         self.cum = np.cumsum(self.w_norm)
 
-    def quantile(self, q: float) -> float:
-        """Interpolates the sorted values at the midpoints of their cumulative weights;
-        with equal weights, numpy's default quantile (the one ``sim run`` reports)."""
+    def quantiles(self, qs: list[float]) -> list[float]:
+        """Quantiles at levels ``qs``: the sorted values interpolated at the midpoints of
+        their cumulative weights; with equal weights, numpy's default quantile (the one
+        ``sim run`` reports), all levels in one call (one partition)."""
+        q = np.asarray(qs, dtype=np.float64)
         if self.equal:
-            return float(np.quantile(self.v, min(max(q, 0.0), 1.0)))
-        return float(np.interp(q * self.total, self.mid, self.v))
+            return [float(x) for x in np.quantile(self.v, np.clip(q, 0.0, 1.0))]
+        return [float(x) for x in np.interp(q * self.total, self.mid, self.v)]
 
     def shortfall(self, alpha: float) -> float:
         """Expected shortfall (a positive loss) of P&L at tail mass ``alpha``."""
@@ -108,16 +110,16 @@ def statistics(
     ranked = _Ranked(values, w)
     out = {"mean": float(np.dot(values, w))}
     if spec is None:
-        for stat in ("p05", "p50", "p95"):
-            out[stat] = ranked.quantile(QUANTILES[stat])
+        shown = ("p05", "p50", "p95")
+        q = ranked.quantiles([QUANTILES[stat] for stat in shown] + list(LEVELS.values()))
+        out.update(zip(shown, q, strict=False))
         for name, hit in _threshold_events(values, spec):
             out[name] = float(w[hit].sum())
-        for level, alpha in LEVELS.items():
-            out[f"var_{level}"] = -ranked.quantile(alpha)
+        for (level, alpha), var in zip(LEVELS.items(), q[len(shown) :], strict=True):
+            out[f"var_{level}"] = -var
             out[f"es_{level}"] = ranked.shortfall(alpha)
         return out
-    for stat, q in QUANTILES.items():
-        out[stat] = ranked.quantile(q)
+    out.update(zip(QUANTILES, ranked.quantiles(list(QUANTILES.values())), strict=True))
     for name, hit in _threshold_events(values, spec, running):
         out[name] = float(w[hit].sum())
     return out
@@ -162,13 +164,27 @@ def standard_errors(values: np.ndarray, stats: dict[str, float]) -> dict[str, fl
     """
     n = len(values)
     ranked = np.sort(values)
+    # Every quantile level the formulas need, read in one call (one partition).
+    levels = {
+        stat: QUANTILES[stat] if stat in QUANTILES else LEVELS[stat.split("_", 1)[1]]
+        for stat in stats
+        if stat in QUANTILES or stat.startswith(("var_", "es_"))
+    }
+    points = sorted(
+        {
+            min(max(x, 0.0), 1.0)
+            for stat, p in levels.items()
+            for x in ((p,) if stat.startswith("es_") else _se_levels(p, n))
+        }
+    )
+    at = dict(zip(points, np.quantile(ranked, points).tolist(), strict=True))
 
     def q(p: float) -> float:
-        return float(np.quantile(ranked, min(max(p, 0.0), 1.0)))
+        return float(at[min(max(p, 0.0), 1.0)])
 
     def quantile_se(p: float) -> float:
-        s = math.sqrt(p * (1 - p) / n)
-        return abs(q(p + s) - q(p - s)) / 2.0
+        lo, hi = _se_levels(p, n)
+        return abs(q(hi) - q(lo)) / 2.0
 
     out: dict[str, float] = {}
     for stat, value in stats.items():
@@ -189,6 +205,12 @@ def standard_errors(values: np.ndarray, stats: dict[str, float]) -> dict[str, fl
         else:
             raise AssertionError(f"no standard error for {stat}")
     return out
+
+
+def _se_levels(p: float, n: int) -> tuple[float, float]:
+    """``p -/+ sqrt(p (1 - p) / n)``: the levels whose quantiles bound the one at ``p``."""
+    s = math.sqrt(p * (1 - p) / n)
+    return p - s, p + s
 
 
 def parse_weights(text: str, names: list[str]) -> tuple[dict[str, float], str | None]:
@@ -333,6 +355,10 @@ class Comparison:
     weights_note: str | None
     paired: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
+    _index: dict[tuple[str, str, int, str], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: int = field(default=0, init=False, repr=False, compare=False)
 
     @property
     def names(self) -> list[str]:
@@ -355,16 +381,20 @@ class Comparison:
         return out
 
     def value(self, scenario: str, asset: str, horizon: int, stat: str) -> dict[str, Any]:
-        """The row for one scenario (or ``blend``), series, horizon and statistic."""
-        for row in self.rows:
-            if (row["scenario"], row["asset"], row["horizon_days"], row["statistic"]) == (
-                scenario,
-                asset,
-                horizon,
-                stat,
-            ):
-                return row
-        raise KeyError((scenario, asset, horizon, stat))
+        """The row for one scenario (or ``blend``), series, horizon and statistic.
+
+        Raises
+        ------
+        KeyError
+            No such row.
+        """
+        if self._indexed != len(self.rows):  # rows were added: index them again
+            self._index = {}
+            for r in self.rows:
+                key = (r["scenario"], r["asset"], r["horizon_days"], r["statistic"])
+                self._index.setdefault(key, r)
+            self._indexed = len(self.rows)
+        return self._index[(scenario, asset, horizon, stat)]
 
 
 def _batches(n: int) -> list[slice]:

@@ -569,7 +569,7 @@ def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) 
     workers = max(1, config.workers)
     horizons = len(scenario.horizons(n_steps))
     series = 1 + k + int(portfolio)
-    kept = series + 2 * sum(spec.first_passage for spec in series_specs(scenario))
+    kept = _kept_per_horizon(scenario, portfolio)
     exact = min(config.paths, max_exact_paths(scenario, n_steps, portfolio)) * horizons * kept
     exact *= 8 * 2
     tail = (
@@ -623,9 +623,15 @@ def max_exact_paths(scenario: sc.Scenario, n_steps: int, portfolio: bool) -> int
     """Most paths whose values at the horizons (every series, Brent's running highest and
     lowest close, and the book's P&L) fit in :data:`~simulator.reduce.EXACT_BUDGET_VALUES`:
     up to it, quantiles are exact and the run keeps ``paths.npz``."""
-    per_horizon = 1 + len(scenario.assets) + portfolio
-    per_horizon += 2 * sum(spec.first_passage for spec in series_specs(scenario))
-    return EXACT_BUDGET_VALUES // (len(scenario.horizons(n_steps)) * per_horizon)
+    per_path = len(scenario.horizons(n_steps)) * _kept_per_horizon(scenario, portfolio)
+    return EXACT_BUDGET_VALUES // per_path
+
+
+def _kept_per_horizon(scenario: sc.Scenario, portfolio: bool) -> int:
+    """Values a path keeps per horizon while exact: each series' level, the book's P&L, and
+    the running highest and lowest close of each first-passage series."""
+    first_passage = sum(spec.first_passage for spec in series_specs(scenario))
+    return 1 + len(scenario.assets) + int(portfolio) + 2 * first_passage
 
 
 def uses_compiled(config: RunConfig) -> bool:

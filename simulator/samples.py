@@ -66,6 +66,15 @@ class Sample:
     events: list[dict[str, str]] = field(default_factory=list)
     running: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def lacks_running(self) -> list[str]:
+        """First-passage series without running extremes (a run written before they were
+        kept): their ``prob_ever`` rows cannot be compared."""
+        return [
+            name
+            for name, spec in self.specs.items()
+            if spec.first_passage and name not in self.running
+        ]
+
     @property
     def n(self) -> int:
         return next(iter(self.values.values())).shape[0]
