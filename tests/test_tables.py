@@ -12,6 +12,7 @@ from simulator.engine import RunConfig, run
 from simulator.report.tables import (
     EVENT_COLUMNS,
     SUMMARY_COLUMNS,
+    cell_digits,
     event_rows,
     format_number,
     format_stat,
@@ -149,3 +150,21 @@ def test_zero_probability_note_gives_the_exact_upper_bound(n: int, bound: str) -
         f"A probability of 0 means that no path got there: with {n:,} paths the true "
         f"probability is below {bound} at 95% confidence."
     )
+
+
+@pytest.mark.parametrize(
+    ("unit", "asset", "stat", "probability_digits", "digits"),
+    [
+        ("USD/bbl", "brent", "p50", None, 2),
+        ("percent", "us10y", "mean", None, 3),
+        ("USD", "portfolio", "var_99", None, 0),
+        ("USD", "portfolio", "prob_loss", None, 4),
+        ("USD/bbl", "brent", "prob_ever_above_100", None, 4),
+        ("USD/bbl", "brent", "prob_above_100", 3, 3),
+        ("USD/bbl", "brent", "p05", 3, 2),
+    ],
+)
+def test_comparison_cells_take_the_digits_of_sim_run(
+    unit: str, asset: str, stat: str, probability_digits: int | None, digits: int
+) -> None:
+    assert cell_digits(unit, asset, stat, probability_digits) == digits

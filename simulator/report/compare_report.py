@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulator.compare import Comparison
-from simulator.report.tables import format_stat, markdown_table, stat_digits, to_csv
+from simulator.report.tables import cell_digits, format_stat, markdown_table, to_csv
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -68,12 +68,10 @@ def _blank(v: object) -> object:
 
 
 def _cell(c: Comparison, value: float, se: float, stat: str, asset: str) -> str:
-    """``value ± se`` in the precision of the statistic and the series' unit."""
-    if stat.startswith("prob_"):
-        return f"{value:.3f} ± {se:.3f}"
-    if asset == "portfolio":
-        return f"{value:,.0f} ± {se:,.0f}"
-    return format_stat(value, se, stat_digits(c.unit(asset), stat), grouping=True)
+    """``value ± se`` in the precision of the statistic and the series' unit (probabilities
+    to 0.001 in Markdown)."""
+    digits = cell_digits(c.unit(asset), asset, stat, probability_digits=3)
+    return format_stat(value, se, digits, grouping=True)
 
 
 def comparison_markdown(c: Comparison) -> str:

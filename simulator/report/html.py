@@ -33,6 +33,7 @@ from simulator.engine import RunResult
 from simulator.reduce import SeriesSummary
 from simulator.report.tables import (
     PROBABILITY_DIGITS,
+    cell_digits,
     event_rows,
     format_number,
     format_stat,
@@ -918,8 +919,7 @@ def _compare_cell(row: dict[str, Any], unit: str, diff: bool = False) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
     stat, asset = row["statistic"], row["asset"]
-    digits = 0 if asset == "portfolio" and not stat.startswith("prob_") else stat_digits(unit, stat)
-    text = format_stat(value, se, digits, grouping=True, signed=diff)
+    text = format_stat(value, se, cell_digits(unit, asset, stat), grouping=True, signed=diff)
     vr = row.get("variance_reduction")
     if diff and isinstance(vr, float) and math.isfinite(vr) and vr != 1.0:
         text += f" (VR {vr:.1f}x)"

@@ -18,6 +18,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "PROBABILITY_DIGITS",
     "SUMMARY_COLUMNS",
+    "cell_digits",
     "event_rows",
     "format_number",
     "format_stat",
@@ -142,6 +143,15 @@ def stat_digits(unit: str, statistic: str = "") -> int:
     if statistic.startswith("prob_"):
         return PROBABILITY_DIGITS
     return 3 if unit == "percent" else 2
+
+
+def cell_digits(unit: str, asset: str, stat: str, probability_digits: int | None = None) -> int:
+    """Decimals of a comparison value: :func:`stat_digits` for
+    the series' ``unit``, whole USD for the portfolio's P&L, and ``probability_digits``
+    (default that of ``sim run``) for a probability."""
+    if stat.startswith("prob_"):
+        return stat_digits(unit, stat) if probability_digits is None else probability_digits
+    return 0 if asset == "portfolio" else stat_digits(unit, stat)
 
 
 def format_stat(
