@@ -15,7 +15,9 @@ theta = 5/yr, sigma = 0.3, mu = 0, X0 = 0, dt = 1/252), returning the full path 
   ln2 * 252 / theta days) fed by ``NormalInnovations.draw`` from a generator made as the
   engine makes them (``simulator.streams.Streams``: SeedSequence tree, SFC64), with its
   recursion in numpy and compiled (``simulator.kernels``, as the engine runs from 200,000
-  paths up; numba's start-up is outside the timed region);
+  paths up; numba's start-up is outside the timed region); also with explicit regime
+  multipliers and jumps (all one and all zero: the full model's inputs), and in blocks of
+  5,000 paths as the engine runs;
 * a plain per-path Python loop (``random.gauss``) at 1,000 paths, scaled x100: the floor.
 
 pyesg is never a dependency of the project: it is installed only into the venv given by
@@ -118,54 +120,44 @@ def numpy_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
     return out.T  # (paths, steps + 1) view, like pyesg's layout
 
 
-def project_ou(paths: int, steps: int, seed: int = 1) -> np.ndarray:
-    """simulator.processes.ShortTermFactor.path with normal innovations."""
+def project_ou(paths: int, steps: int, seed: int = 1, arrays: bool = False) -> np.ndarray:
+    """simulator.processes.ShortTermFactor.path with normal innovations; ``arrays``: with
+    explicit regime multipliers (all one) and jumps (all zero), as the full model passes
+    them, instead of none."""
     NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
     rng = project_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
     z = NormalInnovations(paths).draw(rng, steps, 1)[0]
-    ones = np.ones((paths, steps))
-    zeros = np.zeros((paths, steps))
-    return factor.path(z, ones, zeros)
+    if arrays:
+        return factor.path(z, np.ones((paths, steps)), np.zeros((paths, steps)))
+    return factor.path(z)
 
 
-def project_ou_drive_only(paths: int, steps: int, seed: int = 1) -> np.ndarray:
-    """The same, without building the all-ones multiplier / all-zero jump arrays (the
-    arrays the engine passes are real regime multipliers and jumps)."""
-    NormalInnovations, ShortTermFactor = _simulator()  # imported before timing (in main)
-    rng = project_rng(seed)
-    half_life = math.log(2.0) * 252 / THETA
-    factor = ShortTermFactor(np.full(paths, half_life), np.full(paths, SIGMA))
-    z = NormalInnovations(paths).draw(rng, steps, 1)[0]
-    z *= factor.step_sd[:, None]
-    return factor.path_from_drive(z)
-
-
-def project_ou_compiled(paths: int, steps: int, seed: int = 1) -> np.ndarray:
+def project_ou_compiled(paths: int, steps: int, seed: int = 1, arrays: bool = False) -> np.ndarray:
     """``ShortTermFactor.path`` with the compiled kernels on (as the engine runs from
     200,000 paths up); numba is loaded before timing (in main)."""
     from simulator import kernels
 
     with kernels.compiled():
-        return project_ou(paths, steps, seed)
+        return project_ou(paths, steps, seed, arrays)
 
 
 def project_ou_blocked(paths: int, steps: int, seed: int = 1, block: int = 5_000) -> np.ndarray:
-    """``ShortTermFactor.path`` called on blocks of ``block`` paths, as the engine calls it
-    (its ``(n_paths, n_steps + 1)`` layout walks a column per step: cache-friendly only
-    while a block fits in cache)."""
+    """Compiled ``ShortTermFactor.path`` called on blocks of ``block`` paths, as the engine
+    calls its kernels (a block's arrays stay in cache)."""
+    from simulator import kernels
+
     NormalInnovations, ShortTermFactor = _simulator()
     rng = project_rng(seed)
     half_life = math.log(2.0) * 252 / THETA
     out = np.empty((paths, steps + 1))
-    ones = np.ones((block, steps))
-    zeros = np.zeros((block, steps))
-    for start in range(0, paths, block):
-        n = min(block, paths - start)
-        factor = ShortTermFactor(np.full(n, half_life), np.full(n, SIGMA))
-        z = NormalInnovations(n).draw(rng, steps, 1)[0]
-        out[start : start + n] = factor.path(z, ones[:n], zeros[:n])
+    with kernels.compiled():
+        for start in range(0, paths, block):
+            n = min(block, paths - start)
+            factor = ShortTermFactor(np.full(n, half_life), np.full(n, SIGMA))
+            z = NormalInnovations(n).draw(rng, steps, 1)[0]
+            out[start : start + n] = factor.path(z)
     return out
 
 
@@ -257,14 +249,14 @@ def main() -> None:
     )
     rows.append(
         (
-            "sim ShortTermFactor.path, 5,000-path blocks",
-            best_of(lambda: project_ou_blocked(n, t), args.repeats),
+            "sim ... (compiled), regime and jump arrays",
+            best_of(lambda: project_ou_compiled(n, t, arrays=True), args.repeats),
         )
     )
     rows.append(
         (
-            "sim ShortTermFactor drive+path_from_drive",
-            best_of(lambda: project_ou_drive_only(n, t), args.repeats),
+            "sim ... (compiled), 5,000-path blocks",
+            best_of(lambda: project_ou_blocked(n, t), args.repeats),
         )
     )
     loop = best_of(lambda: python_loop(args.loop_paths, t), args.repeats)

@@ -20,7 +20,9 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
   capacity, volume) along each path's days;
 * :func:`combine_assets` turns the assets' drivers into paths and the daily cross moments
   in one pass, where numpy needs a matrix product, a cumulative sum and another product;
-* :func:`ar1_paths` runs an AR(1) recursion along each path (the short-term factor alone);
+* :func:`ar1_paths` runs an AR(1) recursion along each path;
+* :func:`ou_paths` runs the short-term factor alone (Ornstein-Uhlenbeck with regimes and
+  jumps) from its unit shocks in one pass;
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
 * :func:`histogram_days` counts path values on chosen days into the fixed grid of
   :class:`~simulator.reduce.Histogram` without gathering them first.
@@ -47,6 +49,7 @@ __all__ = [
     "histogram_days",
     "offset_response",
     "oil_paths",
+    "ou_paths",
     "warm_up",
 ]
 
@@ -300,6 +303,34 @@ def reference_ar1_paths(drive: np.ndarray, phi: np.ndarray, out: np.ndarray) -> 
             out[i, t + 1] = x
 
 
+def reference_ou_paths(
+    shocks: np.ndarray,
+    sd: np.ndarray,
+    phi: np.ndarray,
+    multiplier: np.ndarray,
+    jumps: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    # An empty multiplier or jumps array stands for none (ones, zeros).
+    n, n_steps = shocks.shape
+    scaled = multiplier.shape[0] > 0
+    jumpy = jumps.shape[0] > 0
+    for i in range(n):
+        x = 0.0
+        f = phi[i]
+        s = sd[i]
+        out[i, 0] = 0.0
+        for t in range(n_steps):
+            d = shocks[i, t]
+            if scaled:
+                d = d * multiplier[i, t]
+            d = d * s
+            if jumpy:
+                d = d + jumps[i, t]
+            x = x * f + d
+            out[i, t + 1] = x
+
+
 def reference_event_effects(
     rows: np.ndarray,
     start: np.ndarray,
@@ -528,6 +559,21 @@ def numpy_ar1_paths(drive: np.ndarray, phi: np.ndarray, out: np.ndarray) -> None
     out[...] = day_major.T
 
 
+def numpy_ou_paths(
+    shocks: np.ndarray,
+    sd: np.ndarray,
+    phi: np.ndarray,
+    multiplier: np.ndarray,
+    jumps: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    drive = shocks * multiplier if multiplier.shape[0] > 0 else shocks.copy()
+    drive *= sd[:, None]
+    if jumps.shape[0] > 0:
+        drive += jumps
+    numpy_ar1_paths(drive, phi, out)
+
+
 def numpy_event_effects(
     rows: np.ndarray,
     start: np.ndarray,
@@ -581,6 +627,7 @@ def _compiled() -> SimpleNamespace:
         histogram_days=jit(reference_histogram_days),
         oil_paths=jit(reference_oil_paths),
         ar1_paths=jit(reference_ar1_paths),
+        ou_paths=jit(reference_ou_paths),
         event_effects=jit(reference_event_effects),
         add_decaying=jit(reference_add_decaying),
         offset_response=jit(reference_offset_response),
@@ -889,6 +936,52 @@ def ar1_paths(drive: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return out
 
 
+def ou_paths(
+    shocks: np.ndarray,
+    sd: np.ndarray,
+    phi: np.ndarray,
+    multiplier: np.ndarray | None = None,
+    jumps: np.ndarray | None = None,
+) -> np.ndarray:
+    """Paths of ``x[t + 1] = phi * x[t] + shocks[t] * multiplier[t] * sd + jumps[t]`` from
+    ``x[0] = 0``, without building the day's shock as an array of its own.
+
+    Parameters
+    ----------
+    shocks
+        Unit shocks, ``(n_paths, n_steps)``.
+    sd, phi
+        Standard deviation of a day's shock (units of ``x``) and autoregressive coefficient,
+        per path, ``(n_paths,)``.
+    multiplier, jumps
+        Regime volatility multipliers and jumps (units of ``x``), ``(n_paths, n_steps)``;
+        ``None``: ones (no regimes) and zeros (no jumps).
+
+    Returns
+    -------
+    ndarray
+        ``(n_paths, n_steps + 1)``, first column zero.
+    """
+    n, n_steps = shocks.shape
+    out = np.empty((n, n_steps + 1))
+
+    def given(a: np.ndarray | None) -> np.ndarray:
+        if a is None:
+            return np.empty((0, 0))
+        return np.ascontiguousarray(np.broadcast_to(a, (n, n_steps)), dtype=np.float64)
+
+    _run(
+        "ou_paths",
+        np.ascontiguousarray(shocks, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(sd, (n,)), dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(phi, (n,)), dtype=np.float64),
+        given(multiplier),
+        given(jumps),
+        out,
+    )
+    return out
+
+
 def event_effects(
     rows: np.ndarray,
     start: np.ndarray,
@@ -951,6 +1044,8 @@ def warm_up() -> None:
         histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
         z1 = np.zeros((1, 1))
         ar1_paths(z1, one)
+        ou_paths(z1, one, one)
+        ou_paths(z1, one, one, z1, z1)
         flags = np.zeros((1, 2), bool)
         event_effects(
             np.zeros(1, np.int64),

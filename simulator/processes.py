@@ -370,21 +370,28 @@ class ShortTermFactor:
         kappa = math.log(2.0) * DAYS_PER_YEAR / self.half_life_days
         return self.vol * np.sqrt(-np.expm1(-2.0 * kappa / DAYS_PER_YEAR) / (2.0 * kappa))
 
-    def path(self, shocks: np.ndarray, multiplier: np.ndarray, jumps: np.ndarray) -> np.ndarray:
-        """Factor path from zero.
+    def path(
+        self,
+        shocks: np.ndarray,
+        multiplier: np.ndarray | None = None,
+        jumps: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Factor path from zero (:func:`simulator.kernels.ou_paths`).
 
         Parameters
         ----------
-        shocks, multiplier, jumps
-            Unit shocks, regime volatility multipliers and summed log jumps,
-            each ``(n_paths, n_steps)``.
+        shocks
+            Unit shocks, ``(n_paths, n_steps)``.
+        multiplier, jumps
+            Regime volatility multipliers and summed log jumps, each ``(n_paths, n_steps)``;
+            ``None``: calm throughout, no jumps.
 
         Returns
         -------
         ndarray
             ``(n_paths, n_steps + 1)``, first column zero.
         """
-        return self.path_from_drive(self.drive(shocks, multiplier, jumps))
+        return kernels.ou_paths(shocks, self.step_sd, self.phi, multiplier, jumps)
 
     def drive(self, shocks: np.ndarray, multiplier: np.ndarray, jumps: np.ndarray) -> np.ndarray:
         """Each day's new shock to the factor (diffusion plus jumps), ``(n_paths, n_steps)``."""
@@ -419,13 +426,14 @@ class LongTermFactor:
     def from_spec(cls, spec: sc.LongTermSpec, rng: np.random.Generator, n: int) -> LongTermFactor:
         return cls(spec.drift.sample(rng, n), spec.vol.sample(rng, n))
 
-    def path(self, shocks: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
-        """Factor path from zero, ``(n_paths, n_steps + 1)``; inputs ``(n_paths, n_steps)``."""
+    def path(self, shocks: np.ndarray, multiplier: np.ndarray | None = None) -> np.ndarray:
+        """Factor path from zero, ``(n_paths, n_steps + 1)``; inputs ``(n_paths, n_steps)``
+        (``multiplier`` ``None``: calm throughout)."""
         return self.path_from_drive(self.drive(shocks, multiplier))
 
-    def drive(self, shocks: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    def drive(self, shocks: np.ndarray, multiplier: np.ndarray | None = None) -> np.ndarray:
         """Each day's shock to the factor, without the drift, ``(n_paths, n_steps)``."""
-        step = shocks * multiplier
+        step = shocks * multiplier if multiplier is not None else shocks.copy()
         step *= (self.vol / math.sqrt(DAYS_PER_YEAR))[:, None]
         return step
 

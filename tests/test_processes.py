@@ -13,7 +13,7 @@ import pytest
 from conftest import make_scenario, q
 from scipy.special import gammaln
 
-from simulator import processes
+from simulator import kernels, processes
 from simulator import scenario as sc
 from simulator.engine import simulate_oil
 from simulator.processes import (
@@ -107,6 +107,37 @@ def test_short_term_fast_path_matches_reference_loop() -> None:
     )
 
 
+@pytest.mark.parametrize("form", ["numba", "numpy"])
+@pytest.mark.parametrize(
+    ("regimes", "jumpy"), [(True, True), (True, False), (False, True), (False, False)]
+)
+def test_short_term_path_without_regimes_or_jumps_matches_reference_loop(
+    form: str, regimes: bool, jumpy: bool
+) -> None:
+    """``multiplier=None`` is a multiplier of one, ``jumps=None`` no jumps, in both kernel
+    forms."""
+    rng = np.random.default_rng(17)
+    n, steps = 25, 40
+    f = ShortTermFactor(rng.uniform(2, 100, n), rng.uniform(0.1, 0.6, n))
+    e = rng.standard_normal((n, steps))
+    m = np.where(rng.random((n, steps)) < 0.3, 1.8, 1.0) if regimes else None
+    j = (
+        np.where(rng.random((n, steps)) < 0.1, rng.laplace(0, 0.04, (n, steps)), 0.0)
+        if jumpy
+        else None
+    )
+    expected = _short_reference(
+        f,
+        e,
+        np.ones((n, steps)) if m is None else m,
+        np.zeros((n, steps)) if j is None else j,
+    )
+    with kernels.compiled(form == "numba"):
+        got = f.path(e, m, j)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert got.shape == (n, steps + 1)
+
+
 # --------------------------------------------------------------------------- long-term factor
 
 
@@ -114,7 +145,7 @@ def test_long_term_moments() -> None:
     n, steps, mu, vol = 20_000, 63, 0.5, 0.2
     rng = np.random.default_rng(202)
     f = LongTermFactor(np.full(n, mu), np.full(n, vol))
-    x = f.path(rng.standard_normal((n, steps)), np.ones((n, steps)))
+    x = f.path(rng.standard_normal((n, steps)))
     np.testing.assert_array_equal(x[:, 0], 0.0)
     for t in (1, 21, steps):
         var = vol**2 * t / DAYS_PER_YEAR
