@@ -45,7 +45,13 @@ from simulator.engine import (
     uses_compiled,
 )
 from simulator.errors import InputError, ScenarioError, SimulatorWarning
-from simulator.output import check_out, write_run
+from simulator.output import (
+    check_out,
+    check_replaceable,
+    comparison_name,
+    out_directory,
+    write_run,
+)
 from simulator.portfolio import LoadedPortfolio, load_portfolio
 from simulator.scenario import LoadedScenario, load_scenario
 
@@ -298,7 +304,8 @@ HorizonOpt = Annotated[
     int | None,
     typer.Option("--horizon", help="Trading days to simulate (default: the scenario's)."),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Parent output directory.")]
+# A string, not a Path: typer would read an empty --out as the current directory.
+OutOpt = Annotated[str, typer.Option("--out", "-o", help="Parent output directory.")]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace an existing result of the same name.")
 ]
@@ -324,7 +331,7 @@ def run_cmd(
     paths: PathsOpt = DEFAULT_PATHS,
     seed: SeedOpt = DEFAULT_SEED,
     horizon: HorizonOpt = None,
-    out_dir: OutOpt = Path("outputs"),
+    out_dir: OutOpt = "outputs",
     force: ForceOpt = False,
     quiet: QuietOpt = False,
     portfolio: Annotated[
@@ -350,7 +357,11 @@ def run_cmd(
             _config(paths, seed, horizon, workers, scheduler, cluster),
             check_memory=not ignore_memory_check,
         )
-        check_out(out_dir)
+        out_path = out_directory(out_dir)
+        check_out(out_path)
+        if force:
+            for item in loaded:
+                check_replaceable(out_path / item.scenario.name)
         _notes(loaded, config, quiet)
         _warm_kernels(config, quiet)
         for item in loaded:
@@ -359,7 +370,7 @@ def run_cmd(
                 result = run(item, config, progress=bar, portfolio=book)
             finally:
                 bar.close()
-            target = write_run(result, out_dir, force=force)
+            target = write_run(result, out_path, force=force)
             _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))
@@ -393,7 +404,7 @@ def compare_cmd(
     paths: PathsOpt = DEFAULT_PATHS,
     seed: SeedOpt = DEFAULT_SEED,
     horizon: HorizonOpt = None,
-    out_dir: OutOpt = Path("outputs"),
+    out_dir: OutOpt = "outputs",
     force: ForceOpt = False,
     workers: WorkersOpt = None,
     quiet: QuietOpt = False,
@@ -471,7 +482,10 @@ def compare_cmd(
         # Options and --out are checked before anything runs.
         check_reference(reference, names)
         blend, note = parse_weights(weights, names) if weights else (None, None)
-        check_out(out_dir)
+        out_path = out_directory(out_dir)
+        check_out(out_path)
+        if force:
+            check_replaceable(out_path / comparison_name(names))
         if not all(dirs):
             _notes(loaded, config, quiet)
             _warm_kernels(config, quiet)
@@ -488,7 +502,7 @@ def compare_cmd(
         comparison = compare(samples, reference, blend, note)
         target = write_comparison(
             comparison,
-            out_dir,
+            out_path,
             force=force,
             meta={
                 "wall_seconds": round(time.perf_counter() - t0, 3),

@@ -268,7 +268,7 @@ def check_reference(reference: str | None, names: list[str]) -> str:
     InputError
         ``reference`` is not one of ``names``.
     """
-    ref = reference or names[0]
+    ref = names[0] if reference is None else reference
     if ref not in names:
         raise InputError(
             f"--reference '{ref}' is not one of the compared scenarios ({', '.join(names)})"

@@ -4,7 +4,8 @@ Everything is written into a hidden temporary directory beside the target and re
 into place at the end, so an interrupted or failed run leaves no partial directory and
 never touches an earlier result. Without ``force`` an existing result is kept and the new
 one gets the next free name (``talks_fail-2``, ...); with ``force`` the old directory is
-replaced only after the new one is complete.
+replaced only after the new one is complete, and only if it is an earlier result (it holds
+a ``manifest.json``): anything else of that name is the user's and stops the run.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from simulator.streams import BIT_GENERATOR
 __all__ = [
     "atomic_directory",
     "check_out",
+    "check_replaceable",
+    "comparison_name",
     "manifest",
+    "out_directory",
     "target_directory",
     "write_run",
     "write_text_atomic",
@@ -109,10 +113,49 @@ def write_text_atomic(path: Path, text: str) -> None:
             tmp.unlink()
 
 
+def out_directory(value: str) -> Path:
+    """The ``--out`` directory; an empty value is an error, not the current directory.
+
+    Raises
+    ------
+    InputError
+        ``value`` is empty.
+    """
+    if not value.strip():
+        raise InputError("--out is empty: give a directory ('.' for the current one)")
+    return Path(value)
+
+
+def check_replaceable(target: Path) -> None:
+    """Check that ``--force`` may replace ``target``: absent, or an earlier result.
+
+    A directory counts as an earlier result when it holds a ``manifest.json`` (every
+    result ``sim`` writes has one); anything else there is the user's and is not removed.
+
+    Raises
+    ------
+    InputError
+        ``target`` exists and is not a directory with a ``manifest.json``.
+    """
+    if target.exists() and not (target / "manifest.json").is_file():
+        kind = "directory" if target.is_dir() else "file"
+        raise InputError(
+            f"--force: {target} is a {kind} that is not a sim result (no manifest.json); "
+            "not replacing it"
+        )
+
+
 def target_directory(out: Path, name: str, force: bool) -> Path:
-    """Where a result named ``name`` goes under ``out``: ``out/name`` or the next free name."""
+    """Where a result named ``name`` goes under ``out``: ``out/name`` or the next free name.
+
+    With ``force``, ``out/name`` itself, which must be absent or an earlier result
+    (:func:`check_replaceable`).
+    """
     candidate = out / name
-    if force or not candidate.exists():
+    if force:
+        check_replaceable(candidate)
+        return candidate
+    if not candidate.exists():
         return candidate
     k = 2
     while (out / f"{name}-{k}").exists():
@@ -340,6 +383,12 @@ def write_run(
     return target
 
 
+def comparison_name(names: list[str]) -> str:
+    """Directory name of the comparison of ``names`` (scenario names, or labels of run
+    directories such as ``out1/baseline``): one safe path component, at most 120 characters."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", "compare-" + "-".join(names))[:120]
+
+
 def write_comparison(
     comparison: Any,
     out: Path,
@@ -364,12 +413,7 @@ def write_comparison(
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
-    # Names are scenario names, or labels of run directories ("out1/baseline"): keep the
-    # directory name to one safe component.
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", "compare-" + "-".join(comparison.names))
-    if len(name) > 120:
-        name = name[:120]
-    target = target_directory(out, name, force)
+    target = target_directory(out, comparison_name(comparison.names), force)
     with atomic_directory(target) as tmp:
         files = {
             "comparison.csv": cr.comparison_csv(comparison),

@@ -158,7 +158,8 @@ def test_rerun_gets_a_new_directory_and_force_replaces(
     runner: Any, scenario_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    (out / "mini").mkdir(parents=True)  # an earlier result (contents irrelevant)
+    (out / "mini").mkdir(parents=True)  # an earlier result: it has a manifest.json
+    (out / "mini" / "manifest.json").write_text("{}")
     (out / "mini" / "keep.txt").write_text("earlier")
     result = invoke(runner, "run", scenario_file, *FAST, "--seed", "1", "--out", out)
     assert result.exit_code == 0, result.output
@@ -418,6 +419,7 @@ def test_an_error_on_line_100_prints_the_number(runner: Any, write_scenario: Any
             ["--reference", "gamma"],
             "--reference 'gamma' is not one of the compared scenarios (alpha, beta)",
         ),
+        (["--reference", ""], "--reference '' is not one of the compared scenarios (alpha, beta)"),
         (
             ["--weights", "alpha=0.3"],
             "--weights: no weight for beta; give every compared scenario one (0 leaves it out "

@@ -315,6 +315,66 @@ def test_existing_result_replaced_only_with_force(runner: Any, tmp_path: Path) -
     assert sorted(p.name for p in out.iterdir()) == ["mini", "mini-2"]
 
 
+@pytest.mark.parametrize("kind", ["directory", "file"])
+def test_force_replaces_only_an_earlier_result(runner: Any, tmp_path: Path, kind: str) -> None:
+    """--force must not remove what the user keeps under the result's name: a directory
+    without a manifest.json, or a file. Checked before anything runs; nothing is written."""
+    path = scenario(tmp_path, name="mini")
+    out = tmp_path / "out"
+    out.mkdir()
+    theirs = out / "mini"
+    if kind == "directory":
+        theirs.mkdir()
+        (theirs / "notes.txt").write_text("mine")
+    else:
+        theirs.write_text("mine")
+    result = invoke(runner, "run", path, *FAST, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"Error: --force: {theirs} is a {kind} that is not a sim result (no manifest.json); "
+        "not replacing it"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["mini"]
+    mine = theirs / "notes.txt" if kind == "directory" else theirs
+    assert mine.read_text() == "mine"
+
+
+def test_compare_force_replaces_only_an_earlier_comparison(runner: Any, tmp_path: Path) -> None:
+    a, b = scenario(tmp_path, name="alpha"), scenario(tmp_path, name="beta")
+    out = tmp_path / "out"
+    theirs = out / "compare-alpha-beta"
+    theirs.mkdir(parents=True)
+    result = invoke(runner, "compare", a, b, *FAST, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"Error: --force: {theirs} is a directory that is not a sim result (no "
+        "manifest.json); not replacing it"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["compare-alpha-beta"]
+    assert not any(theirs.iterdir())
+    first = invoke(runner, "compare", a, b, *FAST, "--out", tmp_path / "out2")
+    assert first.exit_code == 0, first.stderr
+    again = invoke(runner, "compare", a, b, *FAST, "--out", tmp_path / "out2", "--force")
+    assert again.exit_code == 0, again.stderr
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["compare-alpha-beta"]
+
+
+def test_empty_out_is_an_error_not_the_current_directory(
+    runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = scenario(tmp_path, name="mini")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = invoke(runner, "run", path, *FAST, "--out", "")
+    assert result.exit_code == 2
+    assert (
+        one_error_line(result)
+        == "Error: --out is empty: give a directory ('.' for the current one)"
+    )
+    assert not any(work.iterdir())
+
+
 def test_python_m_simulator_entry_point(tmp_path: Path) -> None:
     """The real entry point prints the same one-line error (no rich traceback box)."""
     path = scenario(tmp_path, name="../../etc")
