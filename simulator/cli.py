@@ -216,11 +216,31 @@ def _warm_kernels(config: RunConfig, quiet: bool) -> None:
         kernels.warm_up()
 
 
+def _is_portfolio(path: Path) -> bool:
+    """A file with top-level ``positions`` and no ``oil`` section is a portfolio."""
+    from simulator.scenario import read_yaml
+
+    data, _ = read_yaml(path)
+    return isinstance(data, dict) and "positions" in data and "oil" not in data
+
+
 def _load(path: Path) -> LoadedScenario:
-    """Load a scenario, printing the library's warnings about it as one line each."""
+    """Load a scenario, printing the library's warnings about it as one line each.
+
+    A portfolio file given as a scenario is named as such, rather than reported field by
+    field as a scenario with unknown keys.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SimulatorWarning)
-        loaded = load_scenario(path)
+        try:
+            loaded = load_scenario(path)
+        except ScenarioError:
+            if _is_portfolio(path):
+                raise ScenarioError(
+                    f"{path}: a portfolio file (top-level positions), not a scenario; give it "
+                    "with --portfolio"
+                ) from None
+            raise
     for w in caught:
         if issubclass(w.category, SimulatorWarning):
             err.print(f"Warning: {one_line(f'{path}: {w.message}')}", markup=False)
@@ -547,33 +567,49 @@ def validate_cmd(
 ) -> None:
     """Check scenario and portfolio files without running them; exit 2 if any is invalid.
 
-    A file with top-level positions and no oil section is read as a portfolio.
+    A file with top-level positions and no oil section is read as a portfolio; portfolios
+    given with scenarios are also checked against each of them (as `sim run --portfolio`).
 
     Example: sim validate scenarios/*.yaml portfolios/sample.yaml
     """
-    bad = 0
+    checked: list[tuple[Path, str, LoadedScenario | LoadedPortfolio | None]] = []
     for f in files:
         try:
-            summary = _validate_one(f)
+            summary, item = _validate_one(f)
         except ScenarioError as exc:
-            err.print(f"Error: {one_line(str(exc))}", markup=False)
-            bad += 1
+            checked.append((f, str(exc), None))
             continue
-        out.print(f"ok: {one_line(str(f))} ({summary})", markup=False)
+        checked.append((f, summary, item))
+    scenarios = [item for _, _, item in checked if isinstance(item, LoadedScenario)]
+    bad = 0
+    for f, text, item in checked:
+        problems = [] if item is not None else [text]
+        if isinstance(item, LoadedPortfolio):
+            # Given with scenarios, a portfolio is checked against each (as `sim run -p`).
+            for loaded in scenarios:
+                try:
+                    item.check_assets(loaded.scenario)
+                except ScenarioError as exc:
+                    problems.append(str(exc))
+        for problem in dict.fromkeys(problems):  # the same problem for several scenarios
+            err.print(f"Error: {one_line(problem)}", markup=False)
+        if problems:
+            bad += 1
+        else:
+            out.print(f"ok: {one_line(str(f))} ({text})", markup=False)
     if bad:
         raise typer.Exit(2)
 
 
-def _validate_one(path: Path) -> str:
-    """Validate a scenario or portfolio file; a one-line summary of it."""
-    from simulator.scenario import read_yaml
-
-    data, _ = read_yaml(path)
-    if isinstance(data, dict) and "positions" in data and "oil" not in data:
-        p = load_portfolio(path).portfolio
-        return f"portfolio {p.name}, {len(p.positions)} positions"
-    s = _load(path).scenario
-    return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets"
+def _validate_one(path: Path) -> tuple[str, LoadedScenario | LoadedPortfolio]:
+    """Validate a scenario or portfolio file: a one-line summary of it, and the file loaded."""
+    if _is_portfolio(path):
+        book = load_portfolio(path)
+        p = book.portfolio
+        return f"portfolio {p.name}, {len(p.positions)} positions", book
+    item = _load(path)
+    s = item.scenario
+    return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets", item
 
 
 @app.command("list")
@@ -593,18 +629,32 @@ def list_cmd(
     if not files:
         out.print(f"No scenario files (*.yaml, *.yml) in {one_line(str(directory))}", markup=False)
         return
-    table = Table(title=f"Scenarios in {directory}", title_justify="left")
-    for col in ("file", "name", "as of", "description"):
-        table.add_column(col, overflow="fold")
+    rows: list[tuple[str, str, str, str]] = []
     bad: list[str] = []
+    skipped = 0
     for f in files:
         try:
+            if _is_portfolio(f):
+                skipped += 1  # portfolios may sit beside the scenarios
+                continue
             s = _load(f).scenario
         except ScenarioError as exc:
             bad.append(str(exc))
             continue
-        table.add_row(Text(f.name), Text(s.name), Text(str(s.as_of)), Text(s.description))
-    out.print(table)
+        rows.append((f.name, s.name, str(s.as_of), s.description))
+    if rows or bad:
+        table = Table(title=f"Scenarios in {directory}", title_justify="left")
+        for col in ("file", "name", "as of", "description"):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        out.print(table)
+    else:
+        out.print(
+            f"No scenario files in {one_line(str(directory))} ({skipped} portfolio "
+            f"file{'s' if skipped != 1 else ''})",
+            markup=False,
+        )
     for message in bad:
         err.print(f"Error: {one_line(message)}", markup=False)
     if bad:

@@ -656,32 +656,51 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
         raise ScenarioError("YAML nesting too deep", file=file) from None
     except (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError) as exc:
         # The safe constructor's own failures on values such as 2026-02-30 or !!float abc.
+        found = _unreadable_scalar(text)
+        if found is None:
+            raise ScenarioError(
+                f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})", file=file
+            ) from None
+        line, field, value, tag = found
+        kind = _TAG_WORDS.get(tag, tag.rsplit(":", 1)[-1])
         raise ScenarioError(
-            f"YAML error: a value cannot be read ({type(exc).__name__}: {exc})",
+            f"'{value}' is not a valid {kind} ({exc})",
             file=file,
-            line=_unreadable_scalar_line(text),
+            field=field or None,
+            line=line,
         ) from None
     finally:
         loader.dispose()
     return data, origin
 
 
-def _unreadable_scalar_line(text: str) -> int | None:
-    """Line of the first scalar the safe constructor cannot build (2026-02-30, ...)."""
+_TAG_WORDS = {
+    "tag:yaml.org,2002:timestamp": "date",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:int": "integer",
+    "tag:yaml.org,2002:bool": "true/false",
+}
+
+
+def _unreadable_scalar(text: str) -> tuple[int, str, str, str] | None:
+    """The first scalar the safe constructor cannot build (2026-02-30, ...): its line,
+    dotted key path, text and YAML tag."""
     loader = _PythonLoader(text)
     try:
-        pending = [loader.get_single_node()]
+        pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(loader.get_single_node(), ())]
         while pending:
-            node = pending.pop(0)
+            node, where = pending.pop(0)
             if isinstance(node, yaml.ScalarNode):
                 try:
                     loader.construct_object(node)
                 except Exception:  # any failure marks the culprit
-                    return int(node.start_mark.line) + 1
+                    return int(node.start_mark.line) + 1, ".".join(where), node.value, node.tag
             elif isinstance(node, yaml.SequenceNode):
-                pending.extend(node.value)
+                pending.extend((n, (*where, str(i))) for i, n in enumerate(node.value))
             elif isinstance(node, yaml.MappingNode):
-                pending.extend(n for pair in node.value for n in pair)
+                for key, value in node.value:
+                    pending.append((key, where))
+                    pending.append((value, (*where, str(key.value))))
     except yaml.YAMLError:
         return None
     finally:

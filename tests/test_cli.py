@@ -494,6 +494,60 @@ def test_validate_reads_a_portfolio_as_a_portfolio(runner: Any, tmp_path: Path) 
     )
 
 
+def test_validate_checks_portfolios_against_the_scenarios_given(
+    runner: Any, write_scenario: Any, tmp_path: Path
+) -> None:
+    """As `sim run -p` would: a position the scenario lacks is an error, once per problem,
+    and the portfolio gets no "ok" line."""
+    scen = write_scenario()  # the minimal scenario: Brent only
+    book = tmp_path / "book.yaml"
+    book.write_text("name: book\npositions:\n  brent: {notional_usd: 1000}\n", encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "name: other\npositions:\n  brent: {notional_usd: 1000}\n  gold: {notional_usd: 5}\n",
+        encoding="utf-8",
+    )
+    result = invoke(runner, "validate", other, scen, book, scen)
+    assert result.exit_code == 2
+    assert result.stdout == (
+        f"ok: {scen} (mini, 0 events, 0 offsets)\n"
+        f"ok: {book} (portfolio book, 1 positions)\n"
+        f"ok: {scen} (mini, 0 events, 0 offsets)\n"
+    )
+    assert result.stderr == (
+        f"Error: {other}:4: positions.gold: unknown asset 'gold' for scenario 'mini' "
+        "(known: brent)\n"
+    )
+    alone = invoke(runner, "validate", other)
+    assert alone.exit_code == 0
+    assert alone.stdout == f"ok: {other} (portfolio other, 2 positions)\n"
+
+
+def test_a_portfolio_given_as_a_scenario_is_named_as_such(
+    runner: Any, write_scenario: Any, tmp_path: Path
+) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text("name: book\npositions:\n  brent: {notional_usd: 1000}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke(runner, "run", book, *FAST, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {book}: a portfolio file (top-level positions), not a scenario; give it with "
+        "--portfolio\n"
+    )
+    assert not out.exists()
+    listed = invoke(runner, "list", tmp_path)
+    assert (listed.exit_code, listed.stdout) == (
+        0,
+        f"No scenario files in {tmp_path} (1 portfolio file)\n",
+    )
+    write_scenario(name="mini.yaml")
+    listed = invoke(runner, "list", tmp_path)
+    assert listed.exit_code == 0, listed.stderr
+    assert "mini.yaml" in listed.stdout
+    assert "book.yaml" not in listed.stdout
+
+
 def test_list_of_a_directory_without_scenarios(runner: Any, tmp_path: Path) -> None:
     result = invoke(runner, "list", tmp_path)
     assert result.exit_code == 0

@@ -761,20 +761,35 @@ def test_fuzz_text(tmp_path: Path, text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("2026-02-30", "ValueError: day is out of range for month"),
-        ("!!float abc", "ValueError: could not convert string to float: 'abc'"),
+        ("2026-02-30", "'2026-02-30' is not a valid date (day is out of range for month)"),
+        (
+            "!!float abc",
+            "'abc' is not a valid number (could not convert string to float: 'abc')",
+        ),
     ],
 )
 def test_a_value_yaml_cannot_build_is_located(
     write_scenario: Any, value: str, problem: str
 ) -> None:
+    """Named by file, line and field, as a schema error is."""
     path = write_scenario()
     text = path.read_text(encoding="utf-8").replace("as_of: '2026-02-06'", f"as_of: {value}")
     path.write_text(text, encoding="utf-8")
     err = error_of(path)
-    assert (err.line, err.message) == (
-        line_of(path, "as_of:"),
-        f"YAML error: a value cannot be read ({problem})",
+    assert (err.line, err.field, err.message) == (line_of(path, "as_of:"), "as_of", problem)
+    assert str(err) == f"{path}:{line_of(path, 'as_of:')}: as_of: {problem}"
+
+
+def test_an_unreadable_value_in_a_list_names_its_index(write_scenario: Any) -> None:
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace(
+        "as_of: '2026-02-06'", "as_of: '2026-02-06'\nnotes: [ok, !!int x1]"
+    )
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.field, err.message) == (
+        "notes.1",
+        "'x1' is not a valid integer (invalid literal for int() with base 10: 'x1')",
     )
 
 
