@@ -56,6 +56,8 @@ __all__ = [
 DEFAULT_PATHS = 20_000
 DEFAULT_BLOCK_SIZE = 5_000
 MAX_PATHS = 100_000_000
+#: Fewer paths give no usable standard errors (a 5% quantile from a handful of values).
+MIN_PATHS = 100
 N_SAMPLE_PATHS = 8
 MAX_FAN_DATES = 64
 
@@ -97,8 +99,11 @@ class RunConfig:
 
     def validated(self) -> RunConfig:
         """A copy with the seed fixed; raises :class:`InputError` on impossible values."""
-        if not 1 <= self.paths <= MAX_PATHS:
-            raise InputError(f"--paths must be between 1 and {MAX_PATHS:,}, got {self.paths}")
+        if not MIN_PATHS <= self.paths <= MAX_PATHS:
+            raise InputError(
+                f"--paths must be between {MIN_PATHS} and {MAX_PATHS:,}, got {self.paths} "
+                "(fewer paths give no usable standard errors)"
+            )
         if self.horizon_days is not None and not 1 <= self.horizon_days <= 2520:
             raise InputError(
                 f"--horizon must be between 1 and 2520 trading days, got {self.horizon_days}"

@@ -279,7 +279,10 @@ def test_bad_paths(runner: Any, scenario_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = invoke(runner, "run", scenario_file, "--paths", "0", "--workers", "1", "--out", out)
     assert result.exit_code == 2
-    assert result.stderr == "Error: --paths must be between 1 and 100,000,000, got 0\n"
+    assert result.stderr == (
+        "Error: --paths must be between 100 and 100,000,000, got 0 (fewer paths give no "
+        "usable standard errors)\n"
+    )
     assert empty(out)
 
 

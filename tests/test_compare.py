@@ -264,9 +264,9 @@ def test_check_comparable_refusals(
     pair: tuple[LoadedScenario, LoadedScenario], tmp_path: Path
 ) -> None:
     calm, shocked = pair
-    a = sample_of(calm, 1, 50)
-    b = sample_of(shocked, 1, 50)
-    short = sample_of(shocked, 1, 50, horizon_days=10)
+    a = sample_of(calm, 1, 100)
+    b = sample_of(shocked, 1, 100)
+    short = sample_of(shocked, 1, 100, horizon_days=10)
     with pytest.raises(InputError) as info:
         check_comparable([a, short], ["x", "y"])
     assert str(info.value) == "cannot compare x and y: horizons differ ([5, 20] vs [5, 10])"
@@ -275,7 +275,7 @@ def test_check_comparable_refusals(
     assert str(info.value) == "cannot compare x and y: both are scenario 'calm'"
     path = tmp_path / "book.yaml"
     path.write_text("positions:\n  brent: {notional_usd: 1}\n", encoding="utf-8")
-    with_book = sample_of(shocked, 1, 50, load_portfolio(path))
+    with_book = sample_of(shocked, 1, 100, load_portfolio(path))
     with pytest.raises(InputError) as info:
         check_comparable([a, with_book], ["x", "y"])
     assert str(info.value) == "cannot compare x and y: only y was run with a portfolio"

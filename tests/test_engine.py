@@ -174,20 +174,29 @@ def test_an_event_ending_stress_calms_the_regime(write_scenario: Any) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (RunConfig(paths=0, seed=1), "--paths must be between 1 and 100,000,000, got 0"),
         (
-            RunConfig(paths=10, seed=1, horizon_days=0),
+            RunConfig(paths=0, seed=1),
+            "--paths must be between 100 and 100,000,000, got 0 (fewer paths give no usable "
+            "standard errors)",
+        ),
+        (
+            RunConfig(paths=99, seed=1),
+            "--paths must be between 100 and 100,000,000, got 99 (fewer paths give no usable "
+            "standard errors)",
+        ),
+        (
+            RunConfig(paths=100, seed=1, horizon_days=0),
             "--horizon must be between 1 and 2520 trading days, got 0",
         ),
         (
-            RunConfig(paths=10, seed=1, horizon_days=2521),
+            RunConfig(paths=100, seed=1, horizon_days=2521),
             "--horizon must be between 1 and 2520 trading days, got 2521",
         ),
         (
-            RunConfig(paths=10, seed=1, block_size=0),
+            RunConfig(paths=100, seed=1, block_size=0),
             "block size must be between 1 and 1,000,000, got 0",
         ),
-        (RunConfig(paths=10, seed=-1), "--seed must be a non-negative integer, got -1"),
+        (RunConfig(paths=100, seed=-1), "--seed must be a non-negative integer, got -1"),
     ],
 )
 def test_invalid_config(config: RunConfig, message: str) -> None:
@@ -198,7 +207,7 @@ def test_invalid_config(config: RunConfig, message: str) -> None:
 
 
 def test_seed_none_is_drawn_and_recorded(write_scenario: Any) -> None:
-    result = run(load(write_scenario), RunConfig(paths=10, seed=None))
+    result = run(load(write_scenario), RunConfig(paths=100, seed=None))
     assert isinstance(result.config.seed, int)
     assert result.config.seed >= 0
 
