@@ -454,6 +454,26 @@ def test_cli_fragment_validates_as_oil_section(
     assert "h63_q05" in (charts / "stylised_facts.csv").read_text()
 
 
+def test_cli_refuses_a_file_given_twice(
+    price_files: tuple[Path, Path],
+    app: typer.Typer,
+    runner: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same series twice would report a correlation of 1 with itself."""
+    oil, usd = price_files
+    res = runner.invoke(app, ["calibrate", str(oil), str(usd), str(usd)])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == f"Error: {usd}: given twice; each file is one series\n"
+    monkeypatch.chdir(usd.parent)
+    res = runner.invoke(app, ["calibrate", str(oil), usd.name, str(usd)])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert (
+        res.stderr == f"Error: {usd}: given twice (also as {usd.name}); each file is one series\n"
+    )
+
+
 def test_cli_failed_charts_leave_the_earlier_ones(
     price_files: tuple[Path, Path],
     app: typer.Typer,

@@ -109,6 +109,16 @@ def calibrate_cmd(
         from simulator.calibrate.data import parse_kind, parse_window
         from simulator.output import check_out, write_text_atomic
 
+        seen: dict[Path, Path] = {}
+        for f in files:
+            key = f.resolve()
+            if key in seen:
+                raise InputError(
+                    f"{f}: given twice (also as {seen[key]}); each file is one series"
+                    if f != seen[key]
+                    else f"{f}: given twice; each file is one series"
+                )
+            seen[key] = f
         # Where the results go is checked before the fit, which takes seconds.
         if out is not None:
             if out.is_dir():
