@@ -71,11 +71,11 @@ def fan_chart(result: RunResult, series_name: str = "brent", ax: object = None) 
         color="#b22222",
         lw=1.0,
         ls="--",
-        label=f"as of {result.scenario.as_of}: {series.spec.start:,.2f}",
+        label=f"start {series.spec.start:,.2f} (scenario as of {result.scenario.as_of})",
     )
     unit = series.spec.unit
     axes.set_ylabel(f"{_series_label(series)} ({unit})")
-    axes.set_xlabel("date (trading days from the as-of date)")
+    axes.set_xlabel("date (a step per weekday from the as-of date; holidays are not skipped)")
     axes.set_title(
         f"{_series_label(series)} — {result.scenario.name} "
         f"({result.summary.n_paths:,} paths, seed {result.config.seed})"
