@@ -582,13 +582,13 @@ def validate_cmd(
         checked.append((f, summary, item))
     scenarios = [item for _, _, item in checked if isinstance(item, LoadedScenario)]
     bad = 0
-    for f, text, item in checked:
-        problems = [] if item is not None else [text]
-        if isinstance(item, LoadedPortfolio):
+    for f, text, loaded_file in checked:
+        problems = [] if loaded_file is not None else [text]
+        if isinstance(loaded_file, LoadedPortfolio):
             # Given with scenarios, a portfolio is checked against each (as `sim run -p`).
             for loaded in scenarios:
                 try:
-                    item.check_assets(loaded.scenario)
+                    loaded_file.check_assets(loaded.scenario)
                 except ScenarioError as exc:
                     problems.append(str(exc))
         for problem in dict.fromkeys(problems):  # the same problem for several scenarios

@@ -687,7 +687,8 @@ def _unreadable_scalar(text: str) -> tuple[int, str, str, str] | None:
     dotted key path, text and YAML tag."""
     loader = _PythonLoader(text)
     try:
-        pending: list[tuple[yaml.Node, tuple[str, ...]]] = [(loader.get_single_node(), ())]
+        root = loader.get_single_node()
+        pending: list[tuple[yaml.Node, tuple[str, ...]]] = [] if root is None else [(root, ())]
         while pending:
             node, where = pending.pop(0)
             if isinstance(node, yaml.ScalarNode):
