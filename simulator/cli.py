@@ -380,6 +380,13 @@ def run_cmd(
         out_path = out_directory(out_dir)
         check_out(out_path)
         if force:
+            names = [item.scenario.name for item in loaded]
+            twice = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+            if twice:
+                raise InputError(
+                    f"--force: two scenarios are named '{twice[0]}'; the second result would "
+                    "replace the first"
+                )
             for item in loaded:
                 check_replaceable(out_path / item.scenario.name)
         _notes(loaded, config, quiet)

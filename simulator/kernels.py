@@ -1045,7 +1045,6 @@ def warm_up() -> None:
         z1 = np.zeros((1, 1))
         ar1_paths(z1, one)
         ou_paths(z1, one, one)
-        ou_paths(z1, one, one, z1, z1)
         flags = np.zeros((1, 2), bool)
         event_effects(
             np.zeros(1, np.int64),

@@ -129,20 +129,35 @@ def out_directory(value: str) -> Path:
 def check_replaceable(target: Path) -> None:
     """Check that ``--force`` may replace ``target``: absent, or an earlier result.
 
-    A directory counts as an earlier result when it holds a ``manifest.json`` (every
-    result ``sim`` writes has one); anything else there is the user's and is not removed.
+    A directory counts as an earlier result when it holds a ``manifest.json`` that ``sim``
+    wrote (every result has one); anything else there, a symbolic link included, is the
+    user's and is not removed.
 
     Raises
     ------
     InputError
-        ``target`` exists and is not a directory with a ``manifest.json``.
+        ``target`` exists and is not a directory with ``sim``'s ``manifest.json``.
     """
-    if target.exists() and not (target / "manifest.json").is_file():
+    if not os.path.lexists(target):
+        return
+    if target.is_symlink():
+        raise InputError(f"--force: {target} is a symbolic link; not replacing it")
+    if not _is_result(target):
         kind = "directory" if target.is_dir() else "file"
         raise InputError(
             f"--force: {target} is a {kind} that is not a sim result (no manifest.json); "
             "not replacing it"
         )
+
+
+def _is_result(directory: Path) -> bool:
+    """A directory holding a ``manifest.json`` that ``sim`` wrote (a JSON object with its
+    ``package_version``)."""
+    try:
+        record = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and "package_version" in record
 
 
 def target_directory(out: Path, name: str, force: bool) -> Path:
@@ -155,10 +170,10 @@ def target_directory(out: Path, name: str, force: bool) -> Path:
     if force:
         check_replaceable(candidate)
         return candidate
-    if not candidate.exists():
+    if not os.path.lexists(candidate):  # a dangling link is taken too
         return candidate
     k = 2
-    while (out / f"{name}-{k}").exists():
+    while os.path.lexists(out / f"{name}-{k}"):
         k += 1
     return out / f"{name}-{k}"
 

@@ -393,17 +393,6 @@ class ShortTermFactor:
         """
         return kernels.ou_paths(shocks, self.step_sd, self.phi, multiplier, jumps)
 
-    def drive(self, shocks: np.ndarray, multiplier: np.ndarray, jumps: np.ndarray) -> np.ndarray:
-        """Each day's new shock to the factor (diffusion plus jumps), ``(n_paths, n_steps)``."""
-        drive = shocks * multiplier
-        drive *= self.step_sd[:, None]
-        drive += jumps
-        return drive
-
-    def path_from_drive(self, drive: np.ndarray) -> np.ndarray:
-        """Factor path from zero given each day's shock, ``(n_paths, n_steps + 1)``
-        (:func:`simulator.kernels.ar1_paths`)."""
-        return kernels.ar1_paths(drive, self.phi)
 
 
 @dataclass(frozen=True)

@@ -700,6 +700,9 @@ def _unreadable_scalar(text: str) -> tuple[int, str, str, str] | None:
                 pending.extend((n, (*where, str(i))) for i, n in enumerate(node.value))
             elif isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
+                    if key.tag == "tag:yaml.org,2002:merge":  # `<<: *base` merges into here
+                        pending.append((value, where))
+                        continue
                     pending.append((key, where))
                     pending.append((value, (*where, str(key.value))))
     except yaml.YAMLError:

@@ -159,7 +159,7 @@ def test_rerun_gets_a_new_directory_and_force_replaces(
 ) -> None:
     out = tmp_path / "out"
     (out / "mini").mkdir(parents=True)  # an earlier result: it has a manifest.json
-    (out / "mini" / "manifest.json").write_text("{}")
+    (out / "mini" / "manifest.json").write_text('{"package_version": "0.1.0"}')
     (out / "mini" / "keep.txt").write_text("earlier")
     result = invoke(runner, "run", scenario_file, *FAST, "--seed", "1", "--out", out)
     assert result.exit_code == 0, result.output

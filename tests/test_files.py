@@ -339,6 +339,61 @@ def test_force_replaces_only_an_earlier_result(runner: Any, tmp_path: Path, kind
     assert mine.read_text() == "mine"
 
 
+@pytest.mark.parametrize("manifest", ["", "[]", '{"scenario": "mini"}', "not json"])
+def test_force_needs_a_manifest_sim_wrote(runner: Any, tmp_path: Path, manifest: str) -> None:
+    """A manifest.json of someone else's (empty, not JSON, without sim's package_version)
+    does not make a directory an earlier result."""
+    path = scenario(tmp_path, name="mini")
+    theirs = tmp_path / "out" / "mini"
+    theirs.mkdir(parents=True)
+    (theirs / "manifest.json").write_text(manifest)
+    result = invoke(runner, "run", path, *FAST, "--out", tmp_path / "out", "--force")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        f"Error: --force: {theirs} is a directory that is not a sim result (no "
+        "manifest.json); not replacing it"
+    )
+    assert (theirs / "manifest.json").read_text() == manifest
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_force_does_not_replace_a_symbolic_link(
+    runner: Any, tmp_path: Path, dangling: bool
+) -> None:
+    """Neither a link to an earlier result (it would be left behind, renamed) nor a
+    dangling one (the run would fail only at the end)."""
+    path = scenario(tmp_path, name="mini")
+    real = tmp_path / "real"
+    if not dangling:
+        assert invoke(runner, "run", path, *FAST, "--out", tmp_path / "first").exit_code == 0
+        (tmp_path / "first" / "mini").rename(real)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mini").symlink_to(real)
+    result = invoke(runner, "run", path, *FAST, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert (
+        one_error_line(result)
+        == f"Error: --force: {out / 'mini'} is a symbolic link; not replacing it"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["mini"]
+    assert (out / "mini").is_symlink()
+    again = invoke(runner, "run", path, *FAST, "--out", out)  # without --force: a new name
+    assert again.exit_code == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["mini", "mini-2"]
+
+
+def test_force_refuses_two_scenarios_of_one_name(runner: Any, tmp_path: Path) -> None:
+    a, b = scenario(tmp_path, name="mini"), scenario(tmp_path, name="mini")
+    out = tmp_path / "out"
+    result = invoke(runner, "run", a, b, *FAST, "--out", out, "--force")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "Error: --force: two scenarios are named 'mini'; the second result would replace the first"
+    )
+    assert not out.exists()
+
+
 def test_compare_force_replaces_only_an_earlier_comparison(runner: Any, tmp_path: Path) -> None:
     a, b = scenario(tmp_path, name="alpha"), scenario(tmp_path, name="beta")
     out = tmp_path / "out"

@@ -780,6 +780,20 @@ def test_a_value_yaml_cannot_build_is_located(
     assert str(err) == f"{path}:{line_of(path, 'as_of:')}: as_of: {problem}"
 
 
+def test_an_unreadable_value_beside_a_merge_key_is_the_culprit(write_scenario: Any) -> None:
+    """``<<: *base`` merges a mapping in; the merge key itself is not a value."""
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace(
+        "as_of: '2026-02-06'", "defaults: &d {note: x}\nextra: {<<: *d, when: 2026-02-30}"
+    )
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.field, err.message) == (
+        "extra.when",
+        "'2026-02-30' is not a valid date (day is out of range for month)",
+    )
+
+
 def test_an_unreadable_value_in_a_list_names_its_index(write_scenario: Any) -> None:
     path = write_scenario()
     text = path.read_text(encoding="utf-8").replace(

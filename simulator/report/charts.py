@@ -115,7 +115,11 @@ def terminal_chart(result: RunResult, series_name: str = "brent") -> Figure:
         )
         axes.axvline(medians[k], color=color, lw=0.8, ls=":")
     axes.axvline(
-        series.spec.start, color="#b22222", lw=1.0, ls="--", label=f"as of {result.scenario.as_of}"
+        series.spec.start,
+        color="#b22222",
+        lw=1.0,
+        ls="--",
+        label=f"start (scenario as of {result.scenario.as_of})",
     )
     axes.set_xlabel(f"{_series_label(series)} ({series.spec.unit})")
     axes.set_ylabel(f"probability density (per {series.spec.unit})")
@@ -158,8 +162,8 @@ def assets_fan_chart(result: RunResult) -> Figure:
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(
-        f"{result.scenario.name}: 5–95% and 25–75% bands, median; dashed: as of "
-        f"{result.scenario.as_of}",
+        f"{result.scenario.name}: 5–95% and 25–75% bands, median; dashed: start value "
+        f"(scenario as of {result.scenario.as_of})",
         fontsize=10,
     )
     # Fixed margins: tight_layout would render the whole figure once more.

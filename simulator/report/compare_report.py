@@ -169,7 +169,7 @@ def fans_chart(c: Comparison, asset: str = "brent") -> Figure:
     axes[0].legend(fontsize=7, frameon=False, loc="upper left")
     fig.suptitle(
         f"{'Brent' if asset == 'brent' else asset}: scenarios on one scale "
-        f"(dashed: as of {c.samples[0].meta.get('as_of')})",
+        f"(dashed: start value, scenarios as of {c.samples[0].meta.get('as_of')})",
         fontsize=10,
     )
     fig.tight_layout()
