@@ -113,8 +113,9 @@ def write_text_atomic(path: Path, text: str) -> None:
             tmp.unlink()
 
 
-def out_directory(value: str) -> Path:
-    """The ``--out`` directory; an empty value is an error, not the current directory.
+def out_directory(value: str, option: str = "--out") -> Path:
+    """The directory given to ``option``; an empty value is an error, not the current
+    directory.
 
     Raises
     ------
@@ -122,7 +123,7 @@ def out_directory(value: str) -> Path:
         ``value`` is empty.
     """
     if not value.strip():
-        raise InputError("--out is empty: give a directory ('.' for the current one)")
+        raise InputError(f"{option} is empty: give a directory ('.' for the current one)")
     return Path(value)
 
 

@@ -394,7 +394,6 @@ class ShortTermFactor:
         return kernels.ou_paths(shocks, self.step_sd, self.phi, multiplier, jumps)
 
 
-
 @dataclass(frozen=True)
 class LongTermFactor:
     r"""Long-term log-price factor: arithmetic Brownian motion with drift.

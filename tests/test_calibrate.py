@@ -474,6 +474,21 @@ def test_cli_refuses_a_file_given_twice(
     )
 
 
+def test_cli_empty_charts_is_an_error_not_the_current_directory(
+    price_files: tuple[Path, Path],
+    app: typer.Typer,
+    runner: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oil, _ = price_files
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["calibrate", str(oil), "--charts", ""])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == "Error: --charts is empty: give a directory ('.' for the current one)\n"
+    assert not any(tmp_path.iterdir())
+
+
 def test_cli_failed_charts_leave_the_earlier_ones(
     price_files: tuple[Path, Path],
     app: typer.Typer,

@@ -63,8 +63,9 @@ def calibrate_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="All numbers with standard errors as JSON.")
     ] = False,
+    # A string, not a Path: typer would read an empty --charts as the current directory.
     charts: Annotated[
-        Path | None, typer.Option("--charts", help="Write diagnostic charts and tables here.")
+        str | None, typer.Option("--charts", help="Write diagnostic charts and tables here.")
     ] = None,
     weekly: Annotated[
         bool, typer.Option("--weekly", help="Cross-asset statistics on weekly returns.")
@@ -107,7 +108,7 @@ def calibrate_cmd(
         t0 = time.perf_counter()
         from simulator.calibrate.core import Options, calibrate
         from simulator.calibrate.data import parse_kind, parse_window
-        from simulator.output import check_out, write_text_atomic
+        from simulator.output import check_out, out_directory, write_text_atomic
 
         seen: dict[Path, Path] = {}
         for f in files:
@@ -124,8 +125,9 @@ def calibrate_cmd(
             if out.is_dir():
                 raise InputError(f"--out {out} is a directory; give a file name")
             check_out(out.parent, label=f"--out {out}")
-        if charts is not None:
-            check_out(charts, label=f"--charts {charts}")
+        charts_dir = None if charts is None else out_directory(charts, "--charts")
+        if charts_dir is not None:
+            check_out(charts_dir, label=f"--charts {charts_dir}")
         windows = tuple(parse_window(w) for w in exclude or [])
         kinds = tuple(parse_kind(k) for k in kind or [])
         options = Options(
@@ -160,10 +162,10 @@ def calibrate_cmd(
             if as_json
             else to_yaml(cal, command)
         )
-        if charts is not None:
+        if charts_dir is not None:
             from simulator.calibrate.charts import write_charts
 
-            write_charts(cal, charts)
+            write_charts(cal, charts_dir)
         if out is not None:
             write_text_atomic(out, text)
         else:
