@@ -224,11 +224,16 @@ def _is_portfolio(path: Path) -> bool:
     return isinstance(data, dict) and "positions" in data and "oil" not in data
 
 
+class _PortfolioFile(ScenarioError):
+    """A portfolio file where a scenario was expected."""
+
+
 def _load(path: Path) -> LoadedScenario:
     """Load a scenario, printing the library's warnings about it as one line each.
 
-    A portfolio file given as a scenario is named as such, rather than reported field by
-    field as a scenario with unknown keys.
+    A portfolio file given as a scenario raises :class:`_PortfolioFile`, which names it as
+    such rather than reporting it field by field as a scenario with unknown keys (the file
+    is read again only then).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SimulatorWarning)
@@ -236,7 +241,7 @@ def _load(path: Path) -> LoadedScenario:
             loaded = load_scenario(path)
         except ScenarioError:
             if _is_portfolio(path):
-                raise ScenarioError(
+                raise _PortfolioFile(
                     f"{path}: a portfolio file (top-level positions), not a scenario; give it "
                     "with --portfolio"
                 ) from None
@@ -610,11 +615,12 @@ def validate_cmd(
 
 def _validate_one(path: Path) -> tuple[str, LoadedScenario | LoadedPortfolio]:
     """Validate a scenario or portfolio file: a one-line summary of it, and the file loaded."""
-    if _is_portfolio(path):
+    try:
+        item = _load(path)
+    except _PortfolioFile:
         book = load_portfolio(path)
         p = book.portfolio
         return f"portfolio {p.name}, {len(p.positions)} positions", book
-    item = _load(path)
     s = item.scenario
     return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets", item
 
@@ -641,10 +647,10 @@ def list_cmd(
     skipped = 0
     for f in files:
         try:
-            if _is_portfolio(f):
-                skipped += 1  # portfolios may sit beside the scenarios
-                continue
             s = _load(f).scenario
+        except _PortfolioFile:
+            skipped += 1  # portfolios may sit beside the scenarios
+            continue
         except ScenarioError as exc:
             bad.append(str(exc))
             continue

@@ -20,7 +20,6 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
   capacity, volume) along each path's days;
 * :func:`combine_assets` turns the assets' drivers into paths and the daily cross moments
   in one pass, where numpy needs a matrix product, a cumulative sum and another product;
-* :func:`ar1_paths` runs an AR(1) recursion along each path;
 * :func:`ou_paths` runs the short-term factor alone (Ornstein-Uhlenbeck with regimes and
   jumps) from its unit shocks in one pass;
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
@@ -42,7 +41,6 @@ import numpy as np
 __all__ = [
     "COMPILED_MIN_PATHS",
     "add_decaying",
-    "ar1_paths",
     "combine_assets",
     "compiled",
     "event_effects",
@@ -291,16 +289,6 @@ def reference_oil_paths(
                 bottom = v
     extremes[0] = bottom
     extremes[1] = top
-
-
-def reference_ar1_paths(drive: np.ndarray, phi: np.ndarray, out: np.ndarray) -> None:
-    n, n_steps = drive.shape
-    for i in range(n):
-        x = 0.0
-        out[i, 0] = 0.0
-        for t in range(n_steps):
-            x = x * phi[i] + drive[i, t]
-            out[i, t + 1] = x
 
 
 def reference_ou_paths(
@@ -626,7 +614,6 @@ def _compiled() -> SimpleNamespace:
     return SimpleNamespace(
         histogram_days=jit(reference_histogram_days),
         oil_paths=jit(reference_oil_paths),
-        ar1_paths=jit(reference_ar1_paths),
         ou_paths=jit(reference_ou_paths),
         event_effects=jit(reference_event_effects),
         add_decaying=jit(reference_add_decaying),
@@ -910,32 +897,6 @@ def oil_paths(
     return log_price, ordinary, shock, float(extremes[0]), float(extremes[1])
 
 
-def ar1_paths(drive: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Paths of ``x[t + 1] = phi * x[t] + drive[t]`` from ``x[0] = 0``.
-
-    Parameters
-    ----------
-    drive
-        Each step's shock, ``(n_paths, n_steps)``.
-    phi
-        Autoregressive coefficient per path, ``(n_paths,)``.
-
-    Returns
-    -------
-    ndarray
-        ``(n_paths, n_steps + 1)``, first column zero.
-    """
-    n, n_steps = drive.shape
-    out = np.empty((n, n_steps + 1))
-    _run(
-        "ar1_paths",
-        np.ascontiguousarray(drive, dtype=np.float64),
-        np.ascontiguousarray(np.broadcast_to(phi, (n,)), dtype=np.float64),
-        out,
-    )
-    return out
-
-
 def ou_paths(
     shocks: np.ndarray,
     sd: np.ndarray,
@@ -1035,7 +996,8 @@ def event_effects(
 
 
 def warm_up() -> None:
-    """Compile (or load from the cache) every kernel now, e.g. before forking workers."""
+    """Compile (or load from the cache) every kernel the engine runs, e.g. before forking
+    workers (:func:`ou_paths`, for the short-term factor alone, compiles on first use)."""
     with compiled():
         target = np.zeros((1, 2))
         one = np.ones(1)
@@ -1043,8 +1005,6 @@ def warm_up() -> None:
         offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
         histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
         z1 = np.zeros((1, 1))
-        ar1_paths(z1, one)
-        ou_paths(z1, one, one)
         flags = np.zeros((1, 2), bool)
         event_effects(
             np.zeros(1, np.int64),

@@ -245,7 +245,7 @@ def test_an_interruption_inside_compiled_code_surfaces_as_keyboard_interrupt(
         add_decaying(np.zeros((1, 2)), np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
 
 
-def test_ar1_paths_forms_equal_the_closed_form() -> None:
+def test_ou_paths_forms_equal_the_closed_form() -> None:
     """x_t = sum_{s < t} phi^(t - 1 - s) e_s, per path, in both forms."""
     rng = np.random.default_rng(19)
     drive = rng.normal(size=(15, 40))
@@ -254,7 +254,7 @@ def test_ar1_paths_forms_equal_the_closed_form() -> None:
     s = np.arange(40)[None, :]
     for form in ("numba", "numpy"):
         with kernels.compiled(form == "numba"):
-            got = kernels.ar1_paths(drive, phi)
+            got = kernels.ou_paths(drive, np.ones(15), phi)  # unit sd: an AR(1) on drive
         for i in range(15):
             weights = np.where(s < t, phi[i] ** np.maximum(t - 1 - s, 0), 0.0)
             np.testing.assert_allclose(got[i], weights @ drive[i], rtol=1e-12, atol=1e-12)
