@@ -44,7 +44,7 @@ from simulator.engine import (
     run,
     uses_compiled,
 )
-from simulator.errors import InputError, ScenarioError, SimulatorWarning
+from simulator.errors import InputError, PortfolioFileError, ScenarioError, SimulatorWarning
 from simulator.output import (
     check_out,
     check_replaceable,
@@ -216,36 +216,11 @@ def _warm_kernels(config: RunConfig, quiet: bool) -> None:
         kernels.warm_up()
 
 
-def _is_portfolio(path: Path) -> bool:
-    """A file with top-level ``positions`` and no ``oil`` section is a portfolio."""
-    from simulator.scenario import read_yaml
-
-    data, _ = read_yaml(path)
-    return isinstance(data, dict) and "positions" in data and "oil" not in data
-
-
-class _PortfolioFile(ScenarioError):
-    """A portfolio file where a scenario was expected."""
-
-
 def _load(path: Path) -> LoadedScenario:
-    """Load a scenario, printing the library's warnings about it as one line each.
-
-    A portfolio file given as a scenario raises :class:`_PortfolioFile`, which names it as
-    such rather than reporting it field by field as a scenario with unknown keys (the file
-    is read again only then).
-    """
+    """Load a scenario, printing the library's warnings about it as one line each."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SimulatorWarning)
-        try:
-            loaded = load_scenario(path)
-        except ScenarioError:
-            if _is_portfolio(path):
-                raise _PortfolioFile(
-                    f"{path}: a portfolio file (top-level positions), not a scenario; give it "
-                    "with --portfolio"
-                ) from None
-            raise
+        loaded = load_scenario(path)
     for w in caught:
         if issubclass(w.category, SimulatorWarning):
             err.print(f"Warning: {one_line(f'{path}: {w.message}')}", markup=False)
@@ -617,7 +592,7 @@ def _validate_one(path: Path) -> tuple[str, LoadedScenario | LoadedPortfolio]:
     """Validate a scenario or portfolio file: a one-line summary of it, and the file loaded."""
     try:
         item = _load(path)
-    except _PortfolioFile:
+    except PortfolioFileError:
         book = load_portfolio(path)
         p = book.portfolio
         return f"portfolio {p.name}, {len(p.positions)} positions", book
@@ -648,7 +623,7 @@ def list_cmd(
     for f in files:
         try:
             s = _load(f).scenario
-        except _PortfolioFile:
+        except PortfolioFileError:
             skipped += 1  # portfolios may sit beside the scenarios
             continue
         except ScenarioError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 __all__ = [
     "InputError",
+    "PortfolioFileError",
     "RuntimeFailure",
     "ScenarioError",
     "SimulationFailure",
@@ -75,6 +76,10 @@ class ScenarioError(InputError):
         parts = [p for p in (where, self.field) if p]
         # One line even when a key or value from the file holds a line break.
         return one_line(": ".join([*parts, self.message]))
+
+
+class PortfolioFileError(ScenarioError):
+    """A portfolio file (top-level ``positions``, no ``oil``) where a scenario was expected."""
 
 
 class RuntimeFailure(SimulatorError):

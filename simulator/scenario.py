@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.errors import ScenarioError
+from simulator.errors import PortfolioFileError, ScenarioError
 from simulator.files import read_bounded
 from simulator.quantities import _ALIASES, UNITS, Quantity, quantity
 
@@ -1092,12 +1092,20 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     Raises
     ------
     ScenarioError
-        Anything wrong with the file or a base it extends, with file, field and line.
+        Anything wrong with the file or a base it extends, with file, field and line;
+        :class:`~simulator.errors.PortfolioFileError` for a portfolio file (top-level
+        ``positions``, no ``oil``).
     """
     path = Path(path)
     src = _Source()
     files: list[Path] = []
     data = _resolve(path, [], src, files)
+    if "positions" in data and "oil" not in data:
+        # Named as what it is, not field by field as a scenario with unknown keys.
+        raise PortfolioFileError(
+            "a portfolio file (top-level positions), not a scenario; give it with --portfolio",
+            file=path,
+        )
     if "name" not in data:
         data["name"] = path.stem
         if not re.match(NAME_PATTERN, path.stem):
