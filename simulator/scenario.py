@@ -683,28 +683,39 @@ _TAG_WORDS = {
 
 
 def _unreadable_scalar(text: str) -> tuple[int, str, str, str] | None:
-    """The first scalar the safe constructor cannot build (2026-02-30, ...): its line,
-    dotted key path, text and YAML tag."""
+    """The first scalar the safe constructor cannot build (2026-02-30, ...), in document
+    order: its line, dotted key path, text and YAML tag.
+
+    Nodes are visited once, depth first in document order, so a value shared through an
+    anchor and aliases is named by the path where the anchor defines it (the line given).
+    """
     loader = _PythonLoader(text)
     try:
         root = loader.get_single_node()
         pending: list[tuple[yaml.Node, tuple[str, ...]]] = [] if root is None else [(root, ())]
+        seen: set[int] = set()
         while pending:
-            node, where = pending.pop(0)
+            node, where = pending.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            children: list[tuple[yaml.Node, tuple[str, ...]]] = []
             if isinstance(node, yaml.ScalarNode):
                 try:
                     loader.construct_object(node)
                 except Exception:  # any failure marks the culprit
                     return int(node.start_mark.line) + 1, ".".join(where), node.value, node.tag
             elif isinstance(node, yaml.SequenceNode):
-                pending.extend((n, (*where, str(i))) for i, n in enumerate(node.value))
+                children = [(n, (*where, str(i))) for i, n in enumerate(node.value)]
             elif isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
                     if key.tag == "tag:yaml.org,2002:merge":  # `<<: *base` merges into here
-                        pending.append((value, where))
+                        children.append((value, where))
                         continue
-                    pending.append((key, where))
-                    pending.append((value, (*where, str(key.value))))
+                    # A key is named by its own path, as the field it would open.
+                    children.append((key, (*where, str(key.value))))
+                    children.append((value, (*where, str(key.value))))
+            pending.extend(reversed(children))  # the first child is visited next
     except yaml.YAMLError:
         return None
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -472,6 +473,11 @@ def test_cli_refuses_a_file_given_twice(
     assert (
         res.stderr == f"Error: {usd}: given twice (also as {usd.name}); each file is one series\n"
     )
+    linked = tmp_path / "hard-link.csv"
+    os.link(usd, linked)
+    res = runner.invoke(app, ["calibrate", str(oil), str(usd), str(linked)])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == f"Error: {linked}: given twice (also as {usd}); each file is one series\n"
 
 
 def test_cli_empty_charts_is_an_error_not_the_current_directory(

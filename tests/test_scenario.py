@@ -794,6 +794,44 @@ def test_an_unreadable_value_beside_a_merge_key_is_the_culprit(write_scenario: A
     )
 
 
+def test_an_unreadable_value_shared_by_an_alias_is_named_where_it_is_defined(
+    write_scenario: Any,
+) -> None:
+    """An alias nearer the top than its anchor must not lend its path to the anchor's line."""
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace(
+        "as_of: '2026-02-06'", "defaults:\n  dates:\n    start: &d 2026-02-30\nas_of: *d"
+    )
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.line, err.field, err.message) == (
+        line_of(path, "    start:"),
+        "defaults.dates.start",
+        "'2026-02-30' is not a valid date (day is out of range for month)",
+    )
+
+
+def test_the_first_unreadable_value_in_the_file_is_reported(write_scenario: Any) -> None:
+    """Two bad values: the one on the earlier line, however deep it sits."""
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace(
+        "as_of: '2026-02-06'", "notes:\n  a:\n    b: !!int x1\nas_of: 2026-02-30"
+    )
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.line, err.field) == (line_of(path, "    b:"), "notes.a.b")
+
+
+def test_an_unreadable_key_is_named_by_its_own_path(write_scenario: Any) -> None:
+    path = write_scenario()
+    text = path.read_text(encoding="utf-8").replace(
+        "as_of: '2026-02-06'", "as_of: '2026-02-06'\nnotes:\n  2026-02-30: a holiday"
+    )
+    path.write_text(text, encoding="utf-8")
+    err = error_of(path)
+    assert (err.line, err.field) == (line_of(path, "  2026-02-30:"), "notes.2026-02-30")
+
+
 def test_an_unreadable_value_in_a_list_names_its_index(write_scenario: Any) -> None:
     path = write_scenario()
     text = path.read_text(encoding="utf-8").replace(

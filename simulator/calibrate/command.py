@@ -38,6 +38,16 @@ def _command_line(files: list[Path], **options: object) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
+def _identity(path: Path) -> object:
+    """What makes two names one file: device and inode (so hard and symbolic links to one
+    file match), or the resolved path of a file that cannot be read (reported later)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return path.resolve()
+    return (st.st_dev, st.st_ino)
+
+
 def calibrate_cmd(
     files: Annotated[
         list[Path],
@@ -110,9 +120,9 @@ def calibrate_cmd(
         from simulator.calibrate.data import parse_kind, parse_window
         from simulator.output import check_out, out_directory, write_text_atomic
 
-        seen: dict[Path, Path] = {}
+        seen: dict[object, Path] = {}
         for f in files:
-            key = f.resolve()
+            key = _identity(f)
             if key in seen:
                 raise InputError(
                     f"{f}: given twice (also as {seen[key]}); each file is one series"
