@@ -53,6 +53,7 @@ from simulator.output import (
     write_run,
 )
 from simulator.portfolio import LoadedPortfolio, load_portfolio
+from simulator.report.tables import format_stat
 from simulator.scenario import LoadedScenario, load_scenario
 
 app = typer.Typer(
@@ -254,12 +255,12 @@ def _summary_table(result: RunResult) -> Table:
             f"{stats['p05'][0]:.2f}",
             f"{stats['p50'][0]:.2f}",
             f"{stats['p95'][0]:.2f}",
-            f"{mean:.2f} ± {se:.2f}",
+            format_stat(mean, se, 2),
         ]
         if above:
             for stat in (f"prob_above_{above[0]:g}", f"prob_ever_above_{above[0]:g}"):
                 p, pse = stats[stat]
-                cells.append(f"{100 * p:.1f} ± {100 * pse:.1f}%")
+                cells.append(format_stat(100 * p, 100 * pse, 1) + "%")
         table.add_row(*cells)
     return table
 
@@ -292,7 +293,9 @@ def _portfolio_table(result: RunResult) -> Table | None:
     for h, values in rows.items():
         mean, se = values["mean"]
         table.add_row(
-            f"{h} d", f"{mean:,.0f} ± {se:,.0f}", *(f"{values[s][0]:,.0f}" for s in stats[1:])
+            f"{h} d",
+            format_stat(mean, se, 0, grouping=True),
+            *(f"{values[s][0]:,.0f}" for s in stats[1:]),
         )
     return table
 

@@ -17,6 +17,7 @@ import simulator.engine
 from simulator import __version__
 from simulator.cli import app
 from simulator.errors import RuntimeFailure
+from simulator.report.tables import format_stat
 
 FAST = ["--paths", "400", "--workers", "1", "--quiet"]
 SUMMARY_HEADER = "scenario,asset,horizon_days,statistic,value,std_error"
@@ -555,6 +556,40 @@ def test_list_of_a_directory_without_scenarios(runner: Any, tmp_path: Path) -> N
     result = invoke(runner, "list", tmp_path)
     assert result.exit_code == 0
     assert result.stdout == f"No scenario files (*.yaml, *.yml) in {tmp_path}\n"
+
+
+def test_the_terminal_table_rounds_standard_errors_as_the_reports_do(
+    runner: Any, tmp_path: Path
+) -> None:
+    """Each cell is summary.csv's value and error through format_stat: an error too small
+    for the shown decimals reads ``<0.01``, never a misleading ``0.00``."""
+    quiet = tmp_path / "quiet.yaml"  # Brent barely moves: its mean's error is about 4e-5
+    quiet.write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: quiet\ndescription: test\n"
+        "oil:\n"
+        "  short_term: {vol: {value: 0.0001, unit: annualised, rationale: test}}\n"
+        "  long_term: {vol: {value: 0.0001, unit: annualised, rationale: test}}\n"
+        "events: {premium_fades: null, flare_up: null}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["run", quiet, "--paths", "500", "--horizon", "5", "-w", "1", "--out", out]
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    stats = {
+        (r[1], r[2], r[3]): (float(r[4]), float(r[5]))
+        for r in (
+            line.split(",") for line in (out / "quiet" / "summary.csv").read_text().splitlines()
+        )
+        if r[1] == "brent"
+    }
+    mean, se = stats[("brent", "5", "mean")]
+    assert 0 < se < 0.005
+    p, p_se = stats[("brent", "5", "prob_above_100")]
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("│     5 d"))
+    cells = [c.strip() for c in line.strip("│ ").split("│")]
+    assert cells[4] == format_stat(mean, se, 2) == f"{mean:.2f} ± <0.01"
+    assert cells[5] == format_stat(100 * p, 100 * p_se, 1) + "%" == "0.0 ± 0.0%"  # exactly 0
 
 
 def test_run_with_a_portfolio_prints_its_var_and_es(runner: Any, tmp_path: Path) -> None:

@@ -275,12 +275,12 @@ def terminal_table(c: Comparison) -> list[list[str]]:
         else:
             vr = med["variance_reduction"]
             cells.append(
-                f"{med['diff']:+.2f} ± {med['diff_std_error']:.2f}"
+                format_stat(med["diff"], med["diff_std_error"], 2, signed=True)
                 + (f" (VR {vr:.0f}x)" if math.isfinite(vr) and vr != 1 else "")
             )
         for p in c.headline_probabilities(scen, h):  # in percent, as in `sim run`
             cells.append(
-                "" if p is None else f"{100 * p['value']:.1f} ± {100 * p['std_error']:.1f}%"
+                "" if p is None else format_stat(100 * p["value"], 100 * p["std_error"], 1) + "%"
             )
         rows.append(cells)
     return rows
