@@ -315,7 +315,7 @@ def simulate_assets(
         common = float(values[np.argmax(counts)])
         regime = np.where(stressed, common, 1.0) if common != 1.0 else None
         noise_model.draw_into(rng, noise, regime)
-        cumulative, total, cross, extreme = kernels.combine_assets(
+        cumulative, total, cross, extreme, sums = kernels.combine_assets(
             noise,
             calm[:, None] * chol,
             ratio / common,
@@ -327,7 +327,11 @@ def simulate_assets(
             loads[3, :, 0],
             oil_log if oil_log is not None else np.zeros_like(event_log),
         )
-        moments = CrossMoments(n * n_steps, total, cross) if oil_log is not None else None
+        moments = (
+            CrossMoments(n * n_steps, total, cross).with_paths(sums)
+            if oil_log is not None
+            else None
+        )
         return AssetPaths(names, cumulative, extreme, moments)
     # Parameters drawn per path: correlate, scale by regime, add loadings path by path.
     noise_model.draw_into(rng, noise)
@@ -347,7 +351,7 @@ def simulate_assets(
         )
     moments = None
     if oil_log is not None:
-        moments = CrossMoments.of_parts(
-            np.diff(oil_log, axis=1).ravel(), moves.reshape(k_assets, -1)
-        )
+        oil_moves = np.diff(oil_log, axis=1)
+        moments = CrossMoments.of_parts(oil_moves.ravel(), moves.reshape(k_assets, -1))
+        moments = moments.with_paths(kernels.path_sums([oil_moves, *moves]))
     return AssetPaths(names, cumulative, extreme, moments)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,6 +48,7 @@ __all__ = [
     "offset_response",
     "oil_paths",
     "ou_paths",
+    "path_sums",
     "warm_up",
 ]
 
@@ -142,9 +143,11 @@ def reference_combine_assets(
     total: np.ndarray,
     cross: np.ndarray,
     extreme: np.ndarray,
+    sums: np.ndarray,
 ) -> None:
     # One path at a time, days innermost (contiguous, so the loops vectorise): row 0 of
-    # ``move`` is Brent's daily log move, rows 1..k the assets'.
+    # ``move`` is Brent's daily log move, rows 1..k the assets'. ``sums`` gets each
+    # path's sums and sums of products (see path_sums).
     k, n, n_steps = noise.shape
     move = np.empty((k + 1, n_steps))
     residual = np.empty(n_steps)
@@ -188,16 +191,20 @@ def reference_combine_assets(
                 elif size != size:
                     top = np.inf
             extreme[a] = top
+        j = k + 1
         for a in range(k + 1):
             acc = 0.0
             for t in range(n_steps):
                 acc += move[a, t]
             total[a] += acc
+            sums[i, a] = acc
             for b in range(a, k + 1):
                 acc = 0.0
                 for t in range(n_steps):
                     acc += move[a, t] * move[b, t]
                 cross[a, b] += acc
+                sums[i, j] = acc
+                j += 1
     for a in range(k + 1):
         for b in range(a):
             cross[a, b] = cross[b, a]
@@ -445,6 +452,7 @@ def numpy_combine_assets(
     total: np.ndarray,
     cross: np.ndarray,
     extreme: np.ndarray,
+    sums: np.ndarray,
 ) -> None:
     k, n, n_steps = noise.shape
     # Rows 0..k-1 of the drivers are the residual shocks, then oil's ordinary shock, the
@@ -467,13 +475,40 @@ def numpy_combine_assets(
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(paths).all(axis=(1, 2))
         extreme[:] = np.where(finite, np.abs(paths).max(axis=(1, 2)), np.inf)
-    oil = np.diff(oil_log, axis=1).ravel()
+    oil = np.diff(oil_log, axis=1)
+    sums[:] = path_sums([oil, *moves])
+    oil = oil.ravel()
     rest = moves.reshape(k, -1)
     total[0] = oil.sum()
     total[1:] = rest.sum(axis=1)
     cross[0, 0] = oil @ oil
     cross[1:, 0] = cross[0, 1:] = rest @ oil
     cross[1:, 1:] = rest @ rest.T
+
+
+def path_sums(series: Sequence[np.ndarray]) -> np.ndarray:
+    """Each path's sums of ``k`` daily series and of their products (numpy only).
+
+    Parameters
+    ----------
+    series
+        ``k`` arrays ``(n_paths, n_days)`` (or one ``(k, n_paths, n_days)`` array).
+
+    Returns
+    -------
+    ndarray
+        ``(n_paths, m)`` with ``m = k + k (k + 1) / 2``: the ``k`` sums over days, then the
+        sums of products of series ``a`` and ``b`` in :func:`numpy.triu_indices` order
+        (``a <= b``). Per-path sums for :class:`~simulator.reduce.CrossMoments`.
+    """
+    k, n_paths = len(series), series[0].shape[0]
+    a, b = np.triu_indices(k)
+    out = np.empty((n_paths, k + a.shape[0]))
+    for i in range(k):
+        out[:, i] = series[i].sum(axis=1)
+    for j, (i1, i2) in enumerate(zip(a, b, strict=True)):
+        out[:, k + j] = np.einsum("pt,pt->p", series[int(i1)], series[int(i2)])
+    return out
 
 
 def numpy_histogram_days(
@@ -717,7 +752,7 @@ def combine_assets(
     loadings: np.ndarray,
     drift: np.ndarray,
     oil_log: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Asset paths from their drivers, with the daily cross moments, in one pass.
 
     Each asset's daily move is ``weights @ noise`` (times ``boost`` on stressed days)
@@ -756,12 +791,17 @@ def combine_assets(
         per path first, then over paths.
     extreme
         Largest absolute path value per asset (``inf`` if any is NaN), ``(k,)``.
+    sums
+        Each path's sums of the daily moves and of their products, as from
+        :func:`path_sums` on Brent's daily log move then the assets' moves,
+        ``(n_paths, m)`` with ``m = (k + 1) + (k + 1) (k + 2) / 2``.
     """
     k, n, n_steps = noise.shape
     paths = np.empty((k, n, n_steps + 1))
     total = np.empty(k + 1)
     cross = np.empty((k + 1, k + 1))
     extreme = np.empty(k)
+    sums = np.empty((n, (k + 1) + (k + 1) * (k + 2) // 2))
     c = np.ascontiguousarray
     _run(
         "combine_assets",
@@ -779,8 +819,9 @@ def combine_assets(
         total,
         cross,
         extreme,
+        sums,
     )
-    return paths, total, cross, extreme
+    return paths, total, cross, extreme, sums
 
 
 def histogram_days(

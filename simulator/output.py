@@ -363,6 +363,10 @@ def write_run(
             "events.csv": tables.to_csv(tables.EVENT_COLUMNS, tables.event_rows(result)),
             "summary.md": tables.summary_markdown(result),
         }
+        if result.summary.daily is not None:
+            written["correlations.csv"] = tables.to_csv(
+                tables.CORRELATION_COLUMNS, tables.correlation_rows(result)
+            )
         for name, text in written.items():
             (tmp / name).write_text(text, encoding="utf-8")
         files = list(written)

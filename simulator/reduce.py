@@ -126,11 +126,39 @@ class Moments:
 
 @dataclass
 class CrossMoments:
-    """Sums for the covariance of ``k`` variables, mergeable: count, sums, cross products."""
+    """Sums for the covariance of ``k`` variables, mergeable: count, sums, cross products.
+
+    With ``paths`` and ``path_cross`` the observations come in ``paths`` independent groups
+    of ``n / paths`` (the days of one path), and the sums carry the second moments of each
+    group's sums, so that the correlations and volatilities get standard errors that hold
+    however the days of a path depend on each other (regimes, events): the delta method
+    over independent paths.
+
+    Attributes
+    ----------
+    n
+        Observations (path-days).
+    total, cross
+        Sums of the observations, ``(k,)``, and of their products, ``(k, k)``.
+    paths
+        Independent groups (paths); 0 if not tracked.
+    path_cross
+        Sum over paths of ``y y'``, where ``y`` is a path's vector of sums: the ``k`` sums,
+        then the products in :func:`numpy.triu_indices` order, ``(m, m)`` with
+        ``m = k + k (k + 1) / 2``; ``None`` if not tracked.
+    """
 
     n: int
     total: np.ndarray  # (k,)
     cross: np.ndarray  # (k, k)
+    paths: int = 0
+    path_cross: np.ndarray | None = None
+
+    def with_paths(self, sums: np.ndarray) -> CrossMoments:
+        """These moments with the per-path sums ``sums`` (``(n_paths, m)``, from
+        :func:`simulator.kernels.path_sums` or :func:`simulator.kernels.combine_assets`)
+        tracked."""
+        return CrossMoments(self.n, self.total, self.cross, sums.shape[0], sums.T @ sums)
 
     @classmethod
     def of(cls, x: np.ndarray) -> CrossMoments:
@@ -157,7 +185,97 @@ class CrossMoments:
         return cls(first.shape[0], total, cross)
 
     def merge(self, other: CrossMoments) -> CrossMoments:
-        return CrossMoments(self.n + other.n, self.total + other.total, self.cross + other.cross)
+        tracked = self.path_cross is not None and other.path_cross is not None
+        return CrossMoments(
+            self.n + other.n,
+            self.total + other.total,
+            self.cross + other.cross,
+            self.paths + other.paths if tracked else 0,
+            self.path_cross + other.path_cross if tracked else None,  # type: ignore[operator]
+        )
+
+    def _path_covariance(self) -> tuple[np.ndarray, float] | None:
+        """Covariance of a path's vector of sums ``y``, ``(m, m)``, and days per path."""
+        if self.path_cross is None or self.paths < 2:
+            return None
+        k = self.total.shape[0]
+        a, b = np.triu_indices(k)
+        mean = np.concatenate([self.total, self.cross[a, b]]) / self.paths
+        cov = (self.path_cross - self.paths * np.outer(mean, mean)) / (self.paths - 1)
+        return cov, self.n / self.paths
+
+    def std_errors(self, per_year: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        r"""Standard errors of :meth:`correlation` and of the volatilities
+        ``sqrt(per_year * variance)``, by the delta method over independent paths.
+
+        Parameters
+        ----------
+        per_year
+            Observations per year, to annualise the volatilities (252 for daily moves).
+
+        Returns
+        -------
+        correlation
+            ``(k, k)``, zero on the diagonal; NaN if the per-path sums were not tracked or
+            there are fewer than 2 paths.
+        volatility
+            ``(k,)``, in the units of the observations per square root of a year.
+
+        Notes
+        -----
+        With ``T`` days per path and per-day means :math:`m_a` and covariances
+        :math:`c_{ab}` (divisor ``n``), :math:`r_{ab} = c_{ab} / \sqrt{c_{aa} c_{bb}}` is a
+        smooth function of the per-path mean sums; its variance is :math:`g' \Sigma g / P`
+        with :math:`\Sigma` the covariance of a path's sums over the ``P`` paths and
+        :math:`g` the gradient: :math:`\partial r / \partial \bar y_{c,ab} = 1 / (T s_a s_b)`,
+        :math:`\partial r / \partial \bar y_{c,aa} = -r / (2 T c_{aa})`,
+        :math:`\partial r / \partial \bar y_{t,a} = (r m_a / c_{aa} - m_b / (s_a s_b)) / T`.
+        """
+        k = self.total.shape[0]
+        found = self._path_covariance()
+        if found is None:
+            return np.full((k, k), np.nan), np.full(k, np.nan)
+        cov_y, days = found
+        mean = self.total / self.n
+        c = self.cross / self.n - np.outer(mean, mean)
+        var = np.diag(c).copy()
+        sd = np.sqrt(var)
+        a_idx, b_idx = np.triu_indices(k)
+        position = {
+            (int(i), int(j)): k + q for q, (i, j) in enumerate(zip(a_idx, b_idx, strict=True))
+        }
+        m = cov_y.shape[0]
+        corr_se = np.zeros((k, k))
+        for a in range(k):
+            for b in range(a + 1, k):
+                if not (var[a] > 0 and var[b] > 0):
+                    corr_se[a, b] = corr_se[b, a] = np.nan
+                    continue
+                r = c[a, b] / (sd[a] * sd[b])
+                g = np.zeros(m)
+                g[position[a, b]] = 1.0 / (sd[a] * sd[b])
+                g[position[a, a]] = -r / (2.0 * var[a])
+                g[position[b, b]] = -r / (2.0 * var[b])
+                g[a] = r * mean[a] / var[a] - mean[b] / (sd[a] * sd[b])
+                g[b] = r * mean[b] / var[b] - mean[a] / (sd[a] * sd[b])
+                g /= days
+                se = math.sqrt(max(float(g @ cov_y @ g), 0.0) / self.paths)
+                corr_se[a, b] = corr_se[b, a] = se
+        vol_se = np.empty(k)
+        for a in range(k):
+            g = np.zeros(m)
+            g[position[a, a]] = 1.0
+            g[a] = -2.0 * mean[a]
+            g /= days
+            var_c = max(float(g @ cov_y @ g), 0.0) / self.paths  # of c_aa
+            # vol = sqrt(per_year * c_aa): d vol / d c_aa = per_year / (2 vol)
+            vol = math.sqrt(per_year * var[a])
+            vol_se[a] = per_year / (2.0 * vol) * math.sqrt(var_c) if vol > 0 else np.nan
+        return corr_se, vol_se
+
+    def volatility(self, per_year: float = 1.0) -> np.ndarray:
+        """Standard deviations of the observations times ``sqrt(per_year)``, ``(k,)``."""
+        return np.sqrt(per_year * np.diag(self.covariance()))
 
     def covariance(self) -> np.ndarray:
         """Sample covariance, ``(k, k)``."""

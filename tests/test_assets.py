@@ -112,6 +112,11 @@ def test_calm_daily_correlations_and_vols_match_the_inputs() -> None:
     sd = np.sqrt(np.diag(block.daily.covariance()))
     # Near-normal moves: the SE of a sample s.d. is sd / sqrt(2n).
     assert np.all(np.abs(sd - expected_sd) < Z * expected_sd / math.sqrt(2 * n)), sd / expected_sd
+    # The errors correlations.csv reports (delta method over paths) say the same here.
+    corr_se, vol_se = block.daily.std_errors(per_year=252.0)
+    assert np.all(np.abs(simulated - target)[off] < Z * corr_se[off])
+    annual = np.array(vols)
+    assert np.all(np.abs(block.daily.volatility(252.0) - annual) < Z * vol_se)
 
 
 # --------------------------------------------------------------------------- (2) betas

@@ -144,6 +144,45 @@ def test_run_writes_every_output(runs: dict[str, Any]) -> None:
     assert [p.name for p in out.iterdir()] == ["mini"]
 
 
+def test_correlations_csv_has_every_vol_and_pair_and_is_the_same_on_two_workers(
+    runner: Any, runs: dict[str, Any], tmp_path: Path
+) -> None:
+    """Input against simulated, with delta-method errors; blocks on two processes give the
+    same bytes. A run without assets has no such file."""
+    import yaml
+
+    doc = yaml.safe_load((SCENARIOS / "baseline.yaml").read_text(encoding="utf-8"))
+    names = ["brent", *doc["assets"]]
+    texts = []
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        args = ["run", SCENARIOS / "baseline.yaml", "--paths", "12000", "--horizon", "5"]
+        result = invoke(runner, *args, "-w", workers, "--quiet", "--out", out)
+        assert result.exit_code == 0, result.output
+        texts.append((out / "baseline" / "correlations.csv").read_text(encoding="utf-8"))
+        manifest = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))
+        assert "correlations.csv" in manifest["files"]
+    assert texts[0] == texts[1]
+    lines = texts[0].splitlines()
+    assert lines[0] == "scenario,statistic,series,other,unit,input,simulated,std_error"
+    rows = [line.split(",") for line in lines[1:]]
+    k = len(names)
+    assert [(r[1], r[2]) for r in rows[:k]] == [("vol", n) for n in names]
+    assert [(r[2], r[3]) for r in rows[k:]] == [
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :]
+    ]
+    assert rows[0][5] == "nan"  # Brent's vol has no single input
+    for r in rows[1:k]:
+        assert float(r[5]) == doc["assets"][r[2]]["vol"]["value"]
+        assert r[4] == ("bp/year" if doc["assets"][r[2]]["kind"] == "yield" else "annualised")
+    pairs = {tuple(p.split("/")): v for p, v in doc["correlations"]["pairs"].items()}
+    for r in rows[k:]:
+        assert float(r[5]) == pairs.get((r[2], r[3]), pairs.get((r[3], r[2]), 0.0))
+        assert -1 < float(r[6]) < 1
+        assert 0 < float(r[7]) < 0.05
+    assert not (runs["base"] / "a" / "mini" / "correlations.csv").exists()
+
+
 def test_same_seed_same_bytes(runs: dict[str, Any]) -> None:
     base = runs["base"]
     assert all(r.exit_code == 0 for r in runs["results"].values())

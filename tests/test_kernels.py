@@ -156,9 +156,15 @@ def test_combine_assets_forms_agree_with_the_definition() -> None:
         + drift[:, None, None]
     )
     rows = np.vstack([np.diff(oil, axis=1).ravel(), moves.reshape(4, -1)])
+    series = np.concatenate([np.diff(oil, axis=1)[None], moves])  # (5, n, t)
+    a, b = np.triu_indices(5)
+    per_path = np.hstack([series.sum(axis=2).T, (series[a] * series[b]).sum(axis=2).T])
     for form in ("numba", "numpy"):
         with kernels.compiled(form == "numba"):
-            paths, total, cross, extreme = kernels.combine_assets(*inputs)
+            paths, total, cross, extreme, sums = kernels.combine_assets(*inputs)
+        np.testing.assert_allclose(sums, per_path, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(sums.sum(axis=0)[:5], total, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(sums.sum(axis=0)[5:], cross[a, b], rtol=1e-12, atol=1e-10)
         np.testing.assert_allclose(paths[:, :, 1:], np.cumsum(moves, axis=2), atol=1e-12)
         np.testing.assert_array_equal(paths[:, :, 0], 0.0)
         np.testing.assert_allclose(total, rows.sum(axis=1), atol=1e-10)

@@ -26,7 +26,7 @@ from simulator.engine import RunConfig, RunResult, run
 from simulator.output import write_run
 from simulator.portfolio import load_portfolio
 from simulator.report.html import SECTIONS, _compare_cell, png_size, render_run
-from simulator.report.tables import summary_markdown
+from simulator.report.tables import format_stat, summary_markdown
 from simulator.scenario import load_scenario
 
 EVIL = "<script>alert(1)</script>"
@@ -544,3 +544,31 @@ def test_brent_first_passage_table(report: _Report) -> None:
         expected += [f"{stats[(h, s)][0]:.4f} ± {stats[(h, s)][1]:.4f}" for s in ever_above]
         assert cells[0] == str(h)
         assert cells[2:] == expected
+
+
+def test_the_volatility_and_correlation_tables_show_correlations_csv(report: _Report) -> None:
+    """Each row of correlations.csv, input against simulated ± error, in both reports;
+    prices' vols in percent a year, yields' in bp; a plain run (no assets) has neither."""
+    rows = [
+        line.split(",")
+        for line in (report.directory / "correlations.csv").read_text().splitlines()[1:]
+    ]
+    section = report.html.split("Volatilities and correlations of daily moves")[1]
+    for _, stat, series, other, unit, given, simulated, se in rows:
+        if stat == "vol":
+            scale, digits = (1.0, 1) if unit == "bp/year" else (100.0, 2)
+            cell = format_stat(scale * float(simulated), scale * float(se), digits)
+            shown = "n/a" if given == "nan" else f"{scale * float(given):,.{digits}f}"
+            label = "bp a year" if unit == "bp/year" else "% a year"
+            assert f"| {series} | {label} | {shown} | {cell} |" in report.md
+        else:
+            cell = format_stat(float(simulated), float(se), 3)
+            assert f"| {series} / {other} | {float(given):.2f} | {cell} |" in report.md
+        assert cell in section
+    assert {r[2] for r in rows if r[1] == "vol"} == {"brent", *report.result.scenario.assets}
+
+
+def test_a_run_without_assets_has_no_correlation_tables(plain_report: _Report) -> None:
+    assert not plain_report.result.scenario.assets
+    assert "Volatilities and correlations" not in plain_report.html
+    assert not (plain_report.directory / "correlations.csv").exists()

@@ -34,6 +34,7 @@ from simulator.reduce import SeriesSummary
 from simulator.report.tables import (
     PROBABILITY_DIGITS,
     cell_digits,
+    correlation_rows,
     event_rows,
     format_number,
     format_stat,
@@ -539,6 +540,37 @@ def _assets(result: RunResult) -> list[_Block]:
             "prices, 50 bp for yields), ± one standard error. summary.csv has every horizon."
         ),
         _Table(header, tuple(rows)),
+        *_comovement(result),
+    ]
+
+
+def _comovement(result: RunResult) -> list[_Block]:
+    """Volatilities and correlations of the daily moves, input against simulated."""
+    rows = correlation_rows(result)
+    if not rows:
+        return []
+    vols: list[tuple[str, ...]] = []
+    pairs: list[tuple[str, ...]] = []
+    for _, stat, series, other, unit, given, simulated, se in rows:
+        value, err, given_f = float(simulated), float(se), float(given)  # type: ignore[arg-type]
+        if stat == "vol":  # prices in percent a year (2 decimals), yields in bp (1)
+            scale, digits, label = (
+                (1.0, 1, "bp a year") if unit == "bp/year" else (100.0, 2, "% a year")
+            )
+            shown = "n/a" if math.isnan(given_f) else f"{scale * given_f:,.{digits}f}"
+            vols.append((str(series), label, shown, _pm(scale * value, scale * err, digits)))
+        else:
+            pairs.append((f"{series} / {other}", f"{given_f:.2f}", _pm(value, err, 3)))
+    return [
+        _Heading("Volatilities and correlations of daily moves"),
+        _Para(
+            "The inputs hold for calm days without events; the simulated figures are over "
+            "every day of every path, with the stressed regime and the events, ± one "
+            "standard error (delta method over independent paths). Brent's volatility has "
+            "no single input: it comes from its two factors. Also in correlations.csv."
+        ),
+        _Table(("series", "unit", "input", "simulated"), tuple(vols)),
+        _Table(("pair", "input", "simulated"), tuple(pairs)),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Tidy tables of a run: ``summary.csv``, ``events.csv`` and their Markdown forms.
+"""Tidy tables of a run: ``summary.csv``, ``events.csv``, ``correlations.csv`` and their
+Markdown forms.
 
 Numbers are written with 10 significant digits, so the same run gives the same bytes.
 """
@@ -13,12 +14,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from simulator.engine import RunResult
+from simulator.processes import DAYS_PER_YEAR
 
 __all__ = [
+    "CORRELATION_COLUMNS",
     "EVENT_COLUMNS",
     "PROBABILITY_DIGITS",
     "SUMMARY_COLUMNS",
     "cell_digits",
+    "correlation_rows",
     "event_rows",
     "format_number",
     "format_stat",
@@ -95,6 +99,63 @@ def event_rows(result: RunResult) -> list[tuple[object, ...]]:
                 counts.within_horizon[i] / n,
             )
         )
+    return rows
+
+
+CORRELATION_COLUMNS = (
+    "scenario",
+    "statistic",
+    "series",
+    "other",
+    "unit",
+    "input",
+    "simulated",
+    "std_error",
+)
+
+
+def correlation_rows(result: RunResult) -> list[tuple[object, ...]]:
+    """Rows of ``correlations.csv`` in :data:`CORRELATION_COLUMNS` order.
+
+    The volatility of each series' daily moves (``vol``: log returns, or bp for yields,
+    times sqrt(252)), then the correlation of each pair (``correlation``), over every
+    simulated day of every path, against the scenario's inputs, which hold for calm days
+    without events (Brent has no single input volatility: it comes from two factors). The
+    standard errors are the delta method's over independent paths
+    (:meth:`simulator.reduce.CrossMoments.std_errors`). Empty for a run without assets.
+    """
+    from simulator.assets import correlation_matrix
+
+    daily = result.summary.daily
+    if daily is None:
+        return []
+    names, target = correlation_matrix(result.scenario)
+    corr = daily.correlation()
+    vol = daily.volatility(DAYS_PER_YEAR)
+    corr_se, vol_se = daily.std_errors(DAYS_PER_YEAR)
+    name = result.scenario.name
+    rows: list[tuple[object, ...]] = []
+    for i, series in enumerate(names):
+        asset = result.scenario.assets.get(series)
+        if asset is None:
+            rows.append((name, "vol", series, "", "annualised", float("nan"), vol[i], vol_se[i]))
+        else:
+            unit = "bp/year" if asset.kind == "yield" else "annualised"
+            rows.append((name, "vol", series, "", unit, asset.vol.mean(), vol[i], vol_se[i]))
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            rows.append(
+                (
+                    name,
+                    "correlation",
+                    names[i],
+                    names[j],
+                    "correlation",
+                    float(target[i, j]),
+                    float(corr[i, j]),
+                    float(corr_se[i, j]),
+                )
+            )
     return rows
 
 
