@@ -642,3 +642,68 @@ def test_cli_refuses_a_yield_as_oil(
     assert res.stderr == (
         "Error: --kind: 'Close' names no file or column; the series are dgs10.csv (DGS10)\n"
     )
+
+
+def test_cli_refuses_a_gap_in_a_second_file(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object, tmp_path: Path
+) -> None:
+    """Every file is checked for gaps, not only the oil file: a move across six missing
+    weeks of the second series would count as one daily move in its vol and correlations."""
+    oil, usd = price_files
+    lines = usd.read_text().splitlines()
+    gapped = tmp_path / "usd_gap.csv"
+    gapped.write_text("\n".join(lines[:101] + lines[131:]) + "\n")
+    before, after = lines[100].split(",")[0], lines[131].split(",")[0]
+    days = (np.datetime64(after) - np.datetime64(before)).astype(int)
+    res = runner.invoke(app, ["calibrate", str(oil), str(gapped)])  # type: ignore[attr-defined]
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"Error: {gapped}:102: DTWEXBGS: gap of {days} days between {before} and {after} "
+        "(at most 10 allowed for daily data): choose a sample without it with --since/--until "
+        "or --exclude\n"
+    )
+
+
+def test_cli_column_of_a_second_file_is_chosen_with_file_equals_name(
+    price_files: tuple[Path, Path], app: typer.Typer, runner: object, tmp_path: Path
+) -> None:
+    """--column NAME is the oil file's; a wide second file needs --column FILE=NAME, which
+    the message says, and which then reads the same series as a one-column file."""
+    oil, usd = price_files
+    lines = usd.read_text().splitlines()
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        "\n".join([lines[0] + ",Open"] + [f"{x},{i}" for i, x in enumerate(lines[1:])]) + "\n"
+    )
+    invoke = runner.invoke  # type: ignore[attr-defined]
+    res = invoke(app, ["calibrate", str(oil), str(wide), "-q"])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"Error: {wide}:1: several value columns (DTWEXBGS, Open): choose one with "
+        "--column wide.csv=NAME\n"
+    )
+    res = invoke(app, ["calibrate", str(oil), str(wide), "--column", "wide.csv=Close"])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"Error: {wide}:1: --column: no column 'Close'; the value columns are: DTWEXBGS, Open\n"
+    )
+    res = invoke(app, ["calibrate", str(oil), str(wide), "--column", "other.csv=Open"])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "Error: --column other.csv=Open: 'other.csv' names no file; the files are "
+        f"{oil.name}, wide.csv\n"
+    )
+    res = invoke(app, ["calibrate", str(oil), str(wide), "--column", "Price", "--column", "Open"])
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "Error: --column Open: the first file's column is already 'Price'; name other files' "
+        "columns as FILE=NAME\n"
+    )
+    args = ["calibrate", str(oil), "--json", "-q"]
+    picked = invoke(app, [*args, str(wide), "--column", f"{wide}=DTWEXBGS"])
+    plain = invoke(app, [*args, str(usd)])
+    assert picked.exit_code == plain.exit_code == 0, picked.output
+    a, b = json.loads(picked.stdout)["assets"], json.loads(plain.stdout)["assets"]
+    for series in (*a["series"], *b["series"]):
+        series.pop("file")
+    assert a == b

@@ -219,3 +219,30 @@ def test_cli_too_few(
     assert res.exit_code == 2
     assert res.stderr.count("\n") == 1
     assert res.stderr.startswith("Error: prices.csv: Price: only 99 daily returns")
+
+
+def test_a_monthly_file_is_named_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    months = np.arange(np.datetime64("2000-01"), np.datetime64("2030-01")).astype("datetime64[D]")
+    write(tmp_path, "Date,Price\n" + "".join(f"{d},{50 + i % 7}\n" for i, d in enumerate(months)))
+    with pytest.raises(ScenarioError) as info:
+        data.prepare(data.read_prices("prices.csv"))
+    assert str(info.value) == (
+        "prices.csv:3: Price: gap of 31 days between 2000-01-01 and 2000-02-01 (at most 10 "
+        "allowed for daily data): the file looks monthly (a median of 31 days between "
+        "observations): calibration needs daily prices"
+    )
+
+
+def test_gaps_across_an_excluded_window_and_of_a_week_more_when_weekly_are_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = price_csv(400).splitlines()
+    del lines[101:111]  # two weeks of business days missing
+    write(tmp_path, "\n".join(lines) + "\n")
+    s = data.read_prices("prices.csv")
+    with pytest.raises(ScenarioError, match="gap of 15 days between 2015-05-21 and 2015-06-05"):
+        data.check_gaps(s)
+    data.check_gaps(s, weekly=True)  # at most 17 days
+    data.check_gaps(s, (data.parse_window("2015-05-22:2015-06-04"),))

@@ -28,6 +28,7 @@ from simulator.calibrate.data import (
     SeriesKind,
     Window,
     align,
+    check_gaps,
     check_positive,
     detect_kind,
     weekly_index,
@@ -173,8 +174,10 @@ def asset_stats(
     Raises
     ------
     ScenarioError
-        If a price is not positive, or the series share fewer than :data:`MIN_COMMON`
-        moves.
+        If a price is not positive, a series has a gap longer than
+        :data:`~simulator.calibrate.data.MAX_GAP_DAYS` calendar days (a week more with
+        ``weekly``) outside the excluded windows, or the series share fewer than
+        :data:`MIN_COMMON` moves.
     """
     given = list(kinds) if kinds is not None else [None] * len(series)
     if len(given) != len(series):
@@ -185,6 +188,7 @@ def asset_stats(
     for s, kind in zip(series, kind_of, strict=True):
         if kind == "price":
             _check_positive(s)
+        check_gaps(s, exclude, weekly)  # a monthly file's moves are not daily moves
     dates, vals = align(series)
     if weekly and dates.size:
         idx = weekly_index(dates)

@@ -48,6 +48,36 @@ def _identity(path: Path) -> object:
     return (st.st_dev, st.st_ino)
 
 
+def _columns(
+    values: list[str], files: list[Path]
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``--column`` values as the first file's column and ``(file, column)`` pairs.
+
+    ``FILE=NAME`` names a file given (as given or by its base name); any other value is the
+    first file's column, which may be given once.
+    """
+    names = {str(f) for f in files} | {f.name for f in files}
+    first: str | None = None
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        key, sep, name = value.rpartition("=")
+        if sep and key in names:
+            if not name:
+                raise InputError(f"--column {value}: give a column name after '='")
+            pairs.append((key, name))
+        elif sep and key not in names:
+            given = ", ".join(f.name for f in files)
+            raise InputError(f"--column {value}: '{key}' names no file; the files are {given}")
+        elif first is not None:
+            raise InputError(
+                f"--column {value}: the first file's column is already '{first}'; "
+                "name other files' columns as FILE=NAME"
+            )
+        else:
+            first = value
+    return first, tuple(pairs)
+
+
 def calibrate_cmd(
     files: Annotated[
         list[Path],
@@ -56,7 +86,12 @@ def calibrate_cmd(
         ),
     ],
     column: Annotated[
-        str | None, typer.Option("--column", help="Value column of the first file.")
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="Value column: NAME for the first file, FILE=NAME for any file (repeatable; "
+            "FILE as given or its base name). Default: the only one, or close/price/value.",
+        ),
     ] = None,
     since: Annotated[str | None, typer.Option("--since", help="First date (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last date (YYYY-MM-DD).")] = None,
@@ -138,11 +173,13 @@ def calibrate_cmd(
         charts_dir = None if charts is None else out_directory(charts, "--charts")
         if charts_dir is not None:
             check_out(charts_dir, label=f"--charts {charts_dir}")
+        first_column, columns = _columns(column or [], files)
         windows = tuple(parse_window(w) for w in exclude or [])
         kinds = tuple(parse_kind(k) for k in kind or [])
         options = Options(
             files=tuple(str(f) for f in files),
-            column=column,
+            column=first_column,
+            columns=columns,
             since=since,
             until=until,
             exclude=windows,

@@ -86,6 +86,9 @@ class Options:
         Price CSV files; the first is oil, the others are compared with it.
     column
         Value column of the first file (default: detected).
+    columns
+        Value columns of any file, ``(file, column)`` pairs: ``file`` as given or its base
+        name; they win over ``column``.
     since, until
         Inclusive sample bounds, ISO dates.
     exclude
@@ -109,6 +112,7 @@ class Options:
 
     files: tuple[str, ...]
     column: str | None = None
+    columns: tuple[tuple[str, str], ...] = ()
     since: str | None = None
     until: str | None = None
     exclude: tuple[Window, ...] = ()
@@ -308,8 +312,19 @@ def calibrate(options: Options) -> Calibration:
         )
     if options.split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got {options.split!r}")
-    series = read_prices(options.files[0], options.column)
-    others: list[PriceSeries] = [read_prices(f) for f in options.files[1:]]
+    chosen: list[str | None] = [options.column] + [None] * (len(options.files) - 1)
+    for key, name in options.columns:
+        hits = [i for i, f in enumerate(options.files) if key in (f, Path(f).name)]
+        if not hits:
+            files = ", ".join(Path(f).name for f in options.files)
+            raise InputError(f"--column {key}={name}: '{key}' names no file; the files are {files}")
+        for i in hits:
+            chosen[i] = name
+    series = read_prices(options.files[0], chosen[0])
+    others: list[PriceSeries] = [
+        read_prices(f, c, f"--column {Path(f).name}=NAME")
+        for f, c in zip(options.files[1:], chosen[1:], strict=True)
+    ]
     kinds = series_kinds([series, *others], options.kinds)
     if (kinds[0] or detect_kind(series.name)) == "yield":
         how = (

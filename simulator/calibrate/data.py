@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -41,6 +42,7 @@ __all__ = [
     "SeriesKind",
     "Window",
     "align",
+    "check_gaps",
     "check_positive",
     "detect_kind",
     "parse_kind",
@@ -172,7 +174,7 @@ def _parse_date(text: str) -> np.datetime64 | None:
     return None
 
 
-def _pick_column(header: list[str], column: str | None, path: str) -> int:
+def _pick_column(header: list[str], column: str | None, path: str, option: str) -> int:
     names = [h.strip() for h in header]
     if column is not None:
         lowered = [n.lower() for n in names]
@@ -181,7 +183,7 @@ def _pick_column(header: list[str], column: str | None, path: str) -> int:
         raise ScenarioError(
             f"no column '{column}'; the value columns are: {', '.join(names[1:])}",
             file=path,
-            field="--column",
+            field=option.split(" ")[0],
             line=1,
         )
     if len(names) == 2:
@@ -191,13 +193,15 @@ def _pick_column(header: list[str], column: str | None, path: str) -> int:
             if n.lower() == wanted:
                 return i
     raise ScenarioError(
-        f"several value columns ({', '.join(names[1:])}): choose one with --column",
+        f"several value columns ({', '.join(names[1:])}): choose one with {option}",
         file=path,
         line=1,
     )
 
 
-def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
+def read_prices(
+    path: str | Path, column: str | None = None, option: str = "--column"
+) -> PriceSeries:
     """Read one price column from a CSV file.
 
     Parameters
@@ -208,6 +212,9 @@ def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
     column
         Name of the value column (case-insensitive). Default: the only one, or the one
         named close/price/value.
+    option
+        How the user names the column, for messages (``--column`` for the oil file,
+        ``--column FILE=NAME`` for the others).
 
     Returns
     -------
@@ -247,7 +254,7 @@ def read_prices(path: str | Path, column: str | None = None) -> PriceSeries:
         raise ScenarioError(
             "the first line must be a header such as 'Date,Price'", file=name, line=start + 1
         )
-    col = _pick_column(header, column, name)
+    col = _pick_column(header, column, name, option)
     label = header[col].strip() or f"column {col + 1}"
     date_label = header[0].strip() or "date"
     dates: list[np.datetime64] = []
@@ -410,6 +417,43 @@ def restrict(
     return out, breaks
 
 
+def check_gaps(s: PriceSeries, exclude: Sequence[Window] = (), weekly: bool = False) -> None:
+    """Refuse a series (restricted to the sample) with a calendar gap longer than
+    :data:`MAX_GAP_DAYS` (a week more for weekly moves) between consecutive observations,
+    except across an excluded window: its moves would span weeks or months.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the series, the line after the gap and the gap's dates.
+    """
+    if len(s) < 2:
+        return
+    limit = MAX_GAP_DAYS + (7 if weekly else 0)
+    gaps = np.diff(s.dates).astype(int)
+    spans = np.zeros(gaps.size, dtype=bool)
+    for w in exclude:
+        spans |= (s.dates[:-1] < w.start) & (s.dates[1:] > w.end)
+    long_gap = np.flatnonzero((gaps > limit) & ~spans)
+    if long_gap.size:
+        j = int(long_gap[0])
+        typical = int(np.median(gaps))
+        remedy = (
+            f"the file looks {'monthly' if typical >= 25 else 'sparser than daily'} "
+            f"(a median of {typical} days between observations): calibration needs daily "
+            "prices"
+            if typical > limit
+            else "choose a sample without it with --since/--until or --exclude"
+        )
+        raise ScenarioError(
+            f"gap of {gaps[j]} days between {s.dates[j]} and {s.dates[j + 1]} (at most "
+            f"{limit} allowed for {'weekly moves' if weekly else 'daily data'}): {remedy}",
+            file=s.file,
+            field=s.name,
+            line=int(s.lines[j + 1]),
+        )
+
+
 def prepare(
     series: PriceSeries,
     since: str | None = None,
@@ -434,18 +478,7 @@ def prepare(
         "log returns need positive prices: start after it (--since {next}), leave it out "
         "(--exclude {date}:{date}) or drop the line",
     )
-    gaps = np.diff(s.dates).astype(int)
-    long_gap = np.flatnonzero((gaps > MAX_GAP_DAYS) & ~breaks[1:])
-    if long_gap.size:
-        j = int(long_gap[0])
-        raise ScenarioError(
-            f"gap of {gaps[j]} days between {s.dates[j]} and {s.dates[j + 1]} (at most "
-            f"{MAX_GAP_DAYS} allowed for daily data): choose a sample without it with "
-            f"--since/--until or --exclude",
-            file=s.file,
-            field=s.name,
-            line=int(s.lines[j + 1]),
-        )
+    check_gaps(s, exclude)
     lp = np.log(s.values)
     starts = np.flatnonzero(breaks)
     stops = [*starts[1:].tolist(), len(s)]
