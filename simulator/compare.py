@@ -8,8 +8,10 @@ Standard errors. A scenario's own statistics carry the errors ``sim run`` gives 
 (:func:`standard_errors`: closed forms for means and probabilities, order-statistic
 intervals for quantiles and VaR, the tail formula for expected shortfall), so a number has
 the same error in both. A paired difference of a mean or a probability is the mean of
-per-path differences, and its error is theirs (:func:`linear_parts`). Differences of
-quantiles, VaR and ES, and the blend of paired scenarios, use batch means: the paths are
+per-path differences, and its error is theirs (:func:`linear_parts`); so is a mean or a
+probability of the blend of paired scenarios, the mean over paths of the weighted per-path
+values. Differences of quantiles, VaR and ES, and those statistics of the paired blend,
+use batch means: the paths are
 cut into :data:`N_BATCHES` contiguous batches, the statistic (or difference) is computed
 per batch, and the error is the batches' standard deviation over ``sqrt(N_BATCHES)``,
 which sees the correlation that common random numbers create. The independent-runs error
@@ -460,11 +462,21 @@ def compare(
                 full["blend"] = _pooled(at, slice(None), scale, spec)
                 if is_paired:
                     per_batch["blend"] = [_pooled(at, b, weights, spec) for b in _batches(first.n)]
+                    # A mean or probability of the blend is the mean over paths i of
+                    # sum_s w_s x_s[i]: its per-path values, as for one scenario.
+                    common = set.intersection(*(set(parts[s.name]) for s in samples))
+                    parts["blend"] = {
+                        stat: np.sum([weights[s.name] * parts[s.name][stat] for s in samples], 0)
+                        for stat in common
+                    }
             for scen, stats in full.items():
                 for stat, value in stats.items():
                     if scen in exact_se:
                         se = exact_se[scen][stat]
-                    elif is_paired:  # the blend of paired samples: batch means
+                    elif is_paired and stat in parts.get(scen, {}):
+                        x = parts[scen][stat]
+                        se = float(x.std(ddof=1) / math.sqrt(len(x)))
+                    elif is_paired:  # quantiles, VaR, ES of the paired blend: batch means
                         se = _batch_se(per_batch.get(scen), stat)
                     else:  # the blend of independent samples
                         se = math.sqrt(
@@ -495,7 +507,7 @@ def compare(
                                 # A mean of per-path values: the paired differences' own error.
                                 d = parts[scen][stat] - parts[ref][stat]
                                 crn = float(d.std(ddof=1) / math.sqrt(len(d)))
-                            else:  # quantiles, VaR, ES and the blend: batch means
+                            else:  # quantiles, VaR and ES: batch means
                                 diffs = [
                                     a[stat] - b[stat]
                                     for a, b in zip(per_batch[scen], per_batch[ref], strict=True)

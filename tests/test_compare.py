@@ -178,6 +178,36 @@ def test_equal_weight_blend_is_the_pooled_sample(blend_inputs: tuple[Sample, Sam
                 assert got == pytest.approx(value, rel=1e-12, abs=1e-9), (asset, h, stat)
 
 
+def test_a_paired_blends_means_and_probabilities_have_the_per_path_error(
+    blend_inputs: tuple[Sample, Sample],
+) -> None:
+    """The blend's mean (or probability) is the mean over paths of sum_s w_s x_s[i]: its
+    error is that of those per-path values, exactly, and so is its difference's from the
+    reference; it can never exceed sum_s w_s se_s (batch means could)."""
+    a, b = blend_inputs
+    w = {"calm": 0.3, "shocked": 0.7}
+    c = compare([a, b], weights=w)
+    assert c.paired
+    checked = 0
+    for i, h in enumerate(a.horizons):
+        va, vb = a.values["brent"][:, i], b.values["brent"][:, i]
+        for stat, xa, xb in (
+            ("mean", va, vb),
+            ("prob_above_80", (va >= 80).astype(float), (vb >= 80).astype(float)),
+        ):
+            blend = c.value("blend", "brent", h, stat)
+            x = w["calm"] * xa + w["shocked"] * xb
+            assert blend["std_error"] == pytest.approx(x.std(ddof=1) / math.sqrt(x.size), rel=1e-12)
+            d = x - xa  # calm is the reference
+            assert blend["diff_std_error"] == pytest.approx(
+                d.std(ddof=1) / math.sqrt(d.size), rel=1e-12
+            )
+            bound = sum(w[n] * c.value(n, "brent", h, stat)["std_error"] for n in w)
+            assert blend["std_error"] <= bound * (1 + 1e-12)
+            checked += 1
+    assert checked == 2 * len(a.horizons)
+
+
 def test_unequal_weight_blend_is_the_weighted_mixture(blend_inputs: tuple[Sample, Sample]) -> None:
     """Weights 0.25/0.75 with equal n: the blend is the pool of one copy of the first
     sample and three of the second. Means, probabilities and ES equal the pooled ones (and
