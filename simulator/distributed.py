@@ -5,7 +5,7 @@ its arguments, so a task lost with a worker is simply recomputed elsewhere (Dask
 by itself; ``retries`` covers tasks that raised because their worker died mid-task) and the
 result is bit-for-bit the same. Summaries come back and are merged in block order.
 
-Needs the optional extra: ``pip install 'oil-scenario-sim[distributed]'``.
+Needs the optional extra: ``pip install -e '.[distributed]'`` in a checkout.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise InputError(
-            "--scheduler/--cluster need Dask: pip install 'oil-scenario-sim[distributed]'"
+            "--scheduler/--cluster need Dask: install the [distributed] extra "
+            "(pip install -e '.[distributed]' in the project's checkout)"
         ) from None
     if scheduler == "local":
         cluster = LocalCluster(

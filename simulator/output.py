@@ -258,7 +258,14 @@ def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, 
         "scenario_file": str(loaded.path),
         "scenario_sha256": loaded.sha256,
         "files_sha256": loaded.sha256_all,
-        "parameters": _jsonable(result.scenario.model_dump(mode="json", by_alias=True)),
+        # As run: a --horizon replaces the file's horizon and the horizons reported.
+        "parameters": _jsonable(
+            {
+                **result.scenario.model_dump(mode="json", by_alias=True),
+                "horizon_days": result.n_steps,
+                "report_horizons_days": list(result.horizons),
+            }
+        ),
         # The matrix simulated differs from the file's when it had to be repaired.
         "correlations_repaired": correlation_repair(result.scenario),
         "seed": result.config.seed,

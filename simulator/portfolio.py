@@ -167,6 +167,13 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
     data, origin = sc.read_yaml(path)
     if not isinstance(data, dict):
         raise ScenarioError("a portfolio must be a YAML mapping", file=path, line=1)
+    if "positions" not in data and {"oil", "extends", "events"} & set(data):
+        # Named as what it is, not field by field as a portfolio with unknown keys.
+        raise ScenarioError(
+            "a scenario file (top-level oil, events or extends), not a portfolio; give it as "
+            "an argument, and a book (top-level positions) with --portfolio",
+            file=path,
+        )
     try:
         portfolio = Portfolio.model_validate(data)
     except ValidationError as exc:

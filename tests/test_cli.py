@@ -183,6 +183,16 @@ def test_correlations_csv_has_every_vol_and_pair_and_is_the_same_on_two_workers(
     assert not (runs["base"] / "a" / "mini" / "correlations.csv").exists()
 
 
+def test_the_manifest_records_the_horizon_that_ran(runner: Any, tmp_path: Path) -> None:
+    """--horizon replaces the file's horizon_days and its reporting horizons beyond it."""
+    args = ["run", SCENARIOS / "baseline.yaml", "--horizon", "30", *FAST, "--out", tmp_path]
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "baseline" / "manifest.json").read_text(encoding="utf-8"))
+    assert record["steps"] == record["parameters"]["horizon_days"] == 30
+    assert record["horizons_days"] == record["parameters"]["report_horizons_days"] == [5, 21, 30]
+
+
 def test_same_seed_same_bytes(runs: dict[str, Any]) -> None:
     base = runs["base"]
     assert all(r.exit_code == 0 for r in runs["results"].values())
@@ -564,6 +574,21 @@ def test_validate_checks_portfolios_against_the_scenarios_given(
     alone = invoke(runner, "validate", other)
     assert alone.exit_code == 0
     assert alone.stdout == f"ok: {other} (portfolio other, 2 positions)\n"
+
+
+def test_a_scenario_given_as_the_portfolio_is_named_as_such(runner: Any, tmp_path: Path) -> None:
+    """The mirror mistake: not 'as_of: unknown field (+10 more problems)'."""
+    scenario = SCENARIOS / "deal_reached.yaml"  # extends, events, no positions
+    out = tmp_path / "out"
+    args = ["run", SCENARIOS / "baseline.yaml", "--portfolio", scenario, *FAST, "--out", out]
+    result = invoke(runner, *args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {scenario}: a scenario file (top-level oil, events or extends), not a "
+        "portfolio; give it as an argument, and a book (top-level positions) with "
+        "--portfolio\n"
+    )
+    assert not out.exists()
 
 
 def test_a_portfolio_given_as_a_scenario_is_named_as_such(
