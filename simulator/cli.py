@@ -433,6 +433,7 @@ def compare_cmd(
         check_reference,
         compare,
         parse_weights,
+        unpaired_reason,
     )
     from simulator.output import manifest, write_comparison
     from simulator.report.compare_report import terminal_table
@@ -507,6 +508,13 @@ def compare_cmd(
                     bar.close()
                 samples.append(Sample.from_result(result, manifest(result, Path("."), [])))
         check_comparable(samples, [str(p) for p in items])
+        unpaired = unpaired_reason(samples)
+        if unpaired and not quiet:
+            err.print(
+                f"Note: the runs are not paired ({unpaired}): differences get the errors of "
+                "independent runs; rerun with one seed, path count and block size to pair them",
+                markup=False,
+            )
         if note and not quiet:
             err.print(f"Note: {note}", markup=False)
         comparison = compare(samples, reference, blend, note)

@@ -51,6 +51,7 @@ __all__ = [
     "parse_weights",
     "standard_errors",
     "statistics",
+    "unpaired_reason",
 ]
 
 N_BATCHES = 20
@@ -325,6 +326,27 @@ def check_comparable(samples: list[Sample], labels: list[str]) -> None:
         pb = (s.meta.get("portfolio") or {}).get("sha256")
         if pa != pb:
             raise InputError(f"{what}: they were run with different portfolios")
+
+
+def unpaired_reason(samples: list[Sample]) -> str | None:
+    """Why path i does not mean the same draws in every sample, or ``None`` if it does:
+    the seeds, path counts, block sizes or bit generators that differ."""
+    fields = (
+        ("seed", "seeds", None),
+        ("paths", "path counts", None),
+        ("block_size", "block sizes", None),
+        ("bit_generator", "bit generators", "PCG64"),
+    )
+    differ = []
+    for key, label, default in fields:
+        values = [s.meta.get(key, default) for s in samples]
+        if len(set(map(str, values))) > 1:
+            shown = ", ".join(
+                f"{s.name} {v:,}" if isinstance(v, int) else f"{s.name} {v}"
+                for s, v in zip(samples, values, strict=True)
+            )
+            differ.append(f"{label} differ ({shown})")
+    return "; ".join(differ) if differ else None
 
 
 def paired(samples: list[Sample]) -> bool:

@@ -489,6 +489,33 @@ def test_runs_of_one_scenario_compare_by_directory_name(runner: Any, tmp_path: P
     assert diff["diff_std_error"] == diff["diff_std_error_independent"]
 
 
+def test_unpaired_runs_say_why_in_the_terminal_and_the_reports(
+    runner: Any, tmp_path: Path
+) -> None:
+    """Same seed, other path counts: not paired, and the note names what differs."""
+    a = write_doc(tmp_path, "first")
+    runs = tmp_path / "runs"
+    for paths in ("300", "200"):
+        args = ["run", a, "--paths", paths, "--seed", "5", "-w", "1", "-q", "--out", runs]
+        assert invoke(runner, *args).exit_code == 0
+    out = tmp_path / "cmp"
+    result = invoke(runner, "compare", runs / "first", runs / "first-2", "--out", out)
+    assert result.exit_code == 0, result.output
+    reason = "path counts differ (first 300, first-2 200)"
+    assert (
+        f"Note: the runs are not paired ({reason}): differences get the errors of "
+        "independent runs; rerun with one seed, path count and block size to pair them"
+    ) in " ".join(result.stderr.split())
+    target = out / "compare-first-first-2"
+    md = (target / "comparison.md").read_text(encoding="utf-8")
+    assert f"Runs are not paired ({reason}): differences assume independence." in md
+    html = (target / "report.html").read_text(encoding="utf-8")
+    assert "paths: first 300, first-2 200." in html
+    quiet = invoke(runner, "compare", runs / "first", runs / "first-2", "-q", "--out", out)
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+
+
 def test_runs_of_one_scenario_in_two_folders_compare_by_path(runner: Any, tmp_path: Path) -> None:
     a = write_doc(tmp_path, "first")
     for seed, folder in (("1", "out1"), ("2", "out2")):

@@ -12,7 +12,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
 
-from simulator.compare import Comparison
+from simulator.compare import Comparison, unpaired_reason
 from simulator.report.tables import cell_digits, format_stat, markdown_table, to_csv
 
 __all__ = [
@@ -84,7 +84,8 @@ def comparison_markdown(c: Comparison) -> str:
         + (
             "Paths are paired (same seed): differences use common random numbers.\n\n"
             if c.paired
-            else "Runs are not paired: differences assume independence.\n\n"
+            else f"Runs are not paired ({unpaired_reason(c.samples)}): differences assume "
+            "independence.\n\n"
         )
     )
     if c.weights:

@@ -959,6 +959,8 @@ def _compare_cell(row: dict[str, Any], unit: str, diff: bool = False) -> str:
 
 
 def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]) -> list[_Section]:
+    from simulator.compare import unpaired_reason
+
     c = comparison
     cols = [*c.names, *(["blend"] if c.weights else [])]
     h = c.samples[0].horizons[-1]
@@ -967,12 +969,17 @@ def _compare_sections(comparison: Any, directory: Path, manifest: dict[str, Any]
             (
                 f"As of {c.samples[0].meta.get('as_of')}; horizons "
                 f"{', '.join(str(x) for x in c.samples[0].horizons)} trading days; "
-                f"{c.samples[0].n:,} paths per scenario.",
+                + (
+                    f"{c.samples[0].n:,} paths per scenario."
+                    if len({s.n for s in c.samples}) == 1
+                    else "paths: " + ", ".join(f"{s.name} {s.n:,}" for s in c.samples) + "."
+                ),
                 f"Reference: {c.reference}. "
                 + (
                     "Paths are paired (same seed): differences use common random numbers."
                     if c.paired
-                    else "Runs are not paired: differences assume independence."
+                    else f"Runs are not paired ({unpaired_reason(c.samples)}): differences "
+                    "assume independence."
                 ),
                 *(
                     [
