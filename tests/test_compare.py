@@ -489,9 +489,7 @@ def test_runs_of_one_scenario_compare_by_directory_name(runner: Any, tmp_path: P
     assert diff["diff_std_error"] == diff["diff_std_error_independent"]
 
 
-def test_unpaired_runs_say_why_in_the_terminal_and_the_reports(
-    runner: Any, tmp_path: Path
-) -> None:
+def test_unpaired_runs_say_why_in_the_terminal_and_the_reports(runner: Any, tmp_path: Path) -> None:
     """Same seed, other path counts: not paired, and the note names what differs."""
     a = write_doc(tmp_path, "first")
     runs = tmp_path / "runs"
