@@ -436,7 +436,7 @@ def compare_cmd(
         unpaired_reason,
     )
     from simulator.output import manifest, write_comparison
-    from simulator.report.compare_report import terminal_table
+    from simulator.report.compare_report import portfolio_terminal_table, terminal_table
     from simulator.samples import Sample
 
     with handle_errors():
@@ -541,6 +541,21 @@ def compare_cmd(
             for row in rows:
                 table.add_row(*row)
             out.print(table)
+            pnl = portfolio_terminal_table(comparison)
+            if pnl is not None:
+                table = Table(
+                    title=f"Portfolio P&L at {samples[0].horizons[-1]} trading days (USD; VaR "
+                    "and ES are losses)",
+                    caption="Standard errors of VaR and ES: comparison.md",
+                    caption_justify="left",
+                    title_justify="left",
+                )
+                table.add_column("scenario", justify="right", no_wrap=True, min_width=widest)
+                for col in ("mean ± se", "VaR 99%", "ES 99%", f"VaR vs {comparison.reference}"):
+                    table.add_column(col, justify="right")
+                for row in pnl:
+                    table.add_row(*row)
+                out.print(table)
         out.print(str(target.resolve()), markup=False)
 
 

@@ -24,6 +24,7 @@ from simulator.engine import RunConfig, run
 from simulator.errors import InputError
 from simulator.output import manifest
 from simulator.portfolio import load_portfolio
+from simulator.report.tables import format_stat
 from simulator.samples import Sample
 from simulator.scenario import LoadedScenario, load_scenario
 
@@ -512,6 +513,42 @@ def test_unpaired_runs_say_why_in_the_terminal_and_the_reports(runner: Any, tmp_
     quiet = invoke(runner, "compare", runs / "first", runs / "first-2", "-q", "--out", out)
     assert quiet.exit_code == 0
     assert quiet.stderr == ""
+
+
+def test_compare_with_a_portfolio_prints_the_books_var_in_the_terminal(
+    runner: Any, tmp_path: Path
+) -> None:
+    """Mean ± se, VaR and ES at 99% at the last horizon and the VaR's paired difference,
+    as in comparison.csv."""
+    a = write_doc(tmp_path, "first")
+    b = write_doc(tmp_path, "second", {"oil": {"spot": q(80.0, "USD/bbl")}})
+    book = tmp_path / "book.yaml"
+    book.write_text("positions:\n  brent: {notional_usd: 1_000_000}\n", encoding="utf-8")
+    out = tmp_path / "cmp"
+    args = ["compare", a, b, "--portfolio", book, "--paths", "400", "-w", "1", "--out", out]
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    rows = {
+        (r["scenario"], r["statistic"]): r
+        for r in csv.DictReader((out / "compare-first-second" / "comparison.csv").open())
+        if r["asset"] == "portfolio" and r["horizon_days"] == "20"
+    }
+    lines = result.stdout.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Portfolio P&L at 20 trading"))
+    for scen in ("first", "second"):
+        line = next(x for x in lines[start:] if x.strip("│ ").startswith(scen))
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        mean = rows[(scen, "mean")]
+        assert cells[1] == format_stat(
+            float(mean["value"]), float(mean["std_error"]), 0, grouping=True
+        )
+        assert cells[2] == f"{float(rows[(scen, 'var_99')]['value']):,.0f}"
+        assert cells[3] == f"{float(rows[(scen, 'es_99')]['value']):,.0f}"
+    var = rows[("second", "var_99")]
+    assert cells[4] == format_stat(
+        float(var["diff"]), float(var["diff_std_error"]), 0, grouping=True, signed=True
+    )
+    assert "Standard errors of VaR and ES: comparison.md" in result.stdout
 
 
 def test_runs_of_one_scenario_in_two_folders_compare_by_path(runner: Any, tmp_path: Path) -> None:

@@ -285,3 +285,27 @@ def terminal_table(c: Comparison) -> list[list[str]]:
             )
         rows.append(cells)
     return rows
+
+
+def portfolio_terminal_table(c: Comparison) -> list[list[str]] | None:
+    """Rows for the terminal when the scenarios ran with a portfolio: the book's mean P&L
+    (± standard error), VaR and ES at 99% at the last horizon (USD), and the VaR's
+    difference from the reference (± its error); ``None`` without a portfolio."""
+    if "portfolio" not in c.samples[0].values:
+        return None
+    h = c.samples[0].horizons[-1]
+    rows = []
+    for scen in [*c.names, *(["blend"] if c.weights else [])]:
+        mean = c.value(scen, "portfolio", h, "mean")
+        cells = [scen, format_stat(mean["value"], mean["std_error"], 0, grouping=True)]
+        for stat in ("var_99", "es_99"):
+            cells.append(f"{c.value(scen, 'portfolio', h, stat)['value']:,.0f}")
+        var = c.value(scen, "portfolio", h, "var_99")
+        if scen == c.reference or math.isnan(var["diff"]):
+            cells.append("reference" if scen == c.reference else "")
+        else:
+            cells.append(
+                format_stat(var["diff"], var["diff_std_error"], 0, grouping=True, signed=True)
+            )
+        rows.append(cells)
+    return rows
