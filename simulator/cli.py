@@ -626,13 +626,21 @@ def _validate_one(path: Path) -> tuple[str, LoadedScenario | LoadedPortfolio]:
     return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets", item
 
 
+def _first_sentence(text: str, limit: int = 120) -> str:
+    """The first sentence of ``text`` (at most ``limit`` characters, else cut with ...)."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    first = text if end < 0 else text[: end + 1]
+    return first if len(first) <= limit else first[: limit - 3].rstrip() + "..."
+
+
 @app.command("list")
 def list_cmd(
     directory: Annotated[Path, typer.Argument(help="Directory of scenario files.")] = Path(
         "scenarios"
     ),
 ) -> None:
-    """List the scenarios in a directory: name, as-of date, description.
+    """List the scenarios in a directory: name, as-of date, the description's first sentence.
 
     Example: sim list scenarios
     """
@@ -655,13 +663,17 @@ def list_cmd(
         except ScenarioError as exc:
             bad.append(str(exc))
             continue
-        rows.append((f.name, s.name, str(s.as_of), s.description))
+        rows.append((f.name, s.name, str(s.as_of), _first_sentence(s.description)))
     if rows or bad:
         table = Table(title=f"Scenarios in {directory}", title_justify="left")
-        for col in ("file", "name", "as of", "description"):
+        # The name column only when some name is not its file's stem.
+        named = any(Path(row[0]).stem != row[1] for row in rows)
+        for col in (
+            ("file", "name", "as of", "description") if named else ("file", "as of", "description")
+        ):
             table.add_column(col, overflow="fold")
         for row in rows:
-            table.add_row(*(Text(cell) for cell in row))
+            table.add_row(*(Text(cell) for i, cell in enumerate(row) if named or i != 1))
         out.print(table)
     else:
         out.print(

@@ -425,13 +425,22 @@ def test_validate_shipped_scenarios(runner: Any) -> None:
 
 def test_list(runner: Any, write_scenario: Any, tmp_path: Path) -> None:
     write_scenario({"name": "alpha", "description": "first one"}, name="alpha.yaml")
-    write_scenario({"name": "beta", "description": "second one"}, name="beta.yaml")
+    write_scenario(
+        {"name": "beta", "description": "second one. The details are in the file."},
+        name="beta.yaml",
+    )
     (tmp_path / "notes.txt").write_text("not a scenario")
     result = invoke(runner, "list", tmp_path)
     assert result.exit_code == 0, result.output
-    for text in ("alpha.yaml", "alpha", "first one", "beta.yaml", "2026-02-06"):
+    for text in ("alpha.yaml", "alpha", "first one", "beta.yaml", "2026-02-06", "second one."):
         assert text in result.stdout
+    assert "details" not in result.stdout  # the first sentence only
     assert "notes" not in result.stdout
+    assert "┃ name" not in result.stdout  # every name is its file's stem
+    write_scenario({"name": "gamma", "description": "third"}, name="other.yaml")
+    result = invoke(runner, "list", tmp_path)
+    assert "┃ name" in result.stdout
+    assert "gamma" in result.stdout
     assert result.stderr == ""
 
 
