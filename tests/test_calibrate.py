@@ -707,3 +707,26 @@ def test_cli_column_of_a_second_file_is_chosen_with_file_equals_name(
     for series in (*a["series"], *b["series"]):
         series.pop("file")
     assert a == b
+
+
+def test_rolling_vol_chart_breaks_its_line_across_an_excluded_window() -> None:
+    """Two segments a year apart (2020 left out): one NaN between them, none inside."""
+    from types import SimpleNamespace
+
+    from simulator.calibrate.charts import ROLLING_DAYS, rolling_vol_figure
+
+    rng = np.random.default_rng(3)
+    before = np.busday_offset(np.datetime64("2019-01-02"), np.arange(200), roll="forward")
+    after = np.busday_offset(np.datetime64("2021-01-04"), np.arange(200), roll="forward")
+    dates = np.r_[before, after].astype("datetime64[D]")
+    cal = SimpleNamespace(
+        sample=SimpleNamespace(returns=rng.normal(0, 0.02, dates.size), return_dates=dates),
+        simulated=rng.normal(0, 0.02, (3, dates.size)),
+    )
+    line = rolling_vol_figure(cal).axes[0].get_lines()[0]  # type: ignore[arg-type]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert y.size == dates.size - ROLLING_DAYS + 2
+    gap = np.flatnonzero(np.isnan(y))
+    assert gap.tolist() == [200 - ROLLING_DAYS + 1]
+    x = np.asarray(line.get_xdata())
+    assert x[gap[0] - 1] < x[gap[0]] < x[gap[0] + 1]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from simulator.calibrate.data import MAX_GAP_DAYS
 from simulator.calibrate.facts import acf
 from simulator.calibrate.jumps import trailing_sd
 
@@ -77,9 +78,15 @@ def rolling_vol_figure(cal: Calibration) -> Figure:
     hv = trailing_sd(np.r_[r, 0.0], ROLLING_DAYS) * np.sqrt(252)
     sv = trailing_sd(cal.simulated.T, ROLLING_DAYS) * np.sqrt(252)
     lo, med, hi = np.quantile(sv, [0.05, 0.5, 0.95])
+    x, y = d[ROLLING_DAYS - 1 :], hv * 100
+    # A break in the line across an excluded window (or any gap longer than the data
+    # allows): a NaN between the two sides.
+    cut = np.flatnonzero(np.diff(x).astype(int) > MAX_GAP_DAYS) + 1
+    x = np.insert(x, cut, x[cut - 1] + (x[cut] - x[cut - 1]) // 2)
+    y = np.insert(y, cut, np.nan)
     fig = Figure(figsize=(8, 4))
     ax = fig.add_subplot()
-    ax.plot(d[ROLLING_DAYS - 1 :], hv * 100, lw=1, label="history")
+    ax.plot(x, y, lw=1, label="history")
     ax.axhspan(lo * 100, hi * 100, color="C1", alpha=0.2, label="model 5–95%")
     ax.axhline(med * 100, color="C1", lw=1, label="model median")
     ax.set_ylabel(f"{ROLLING_DAYS}-day vol (% a year)")
