@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import time
@@ -206,6 +207,14 @@ def _paths_note(result: RunResult, target: Path, quiet: bool) -> None:
     )
 
 
+def _command_line() -> str | None:
+    """The command line as typed (``sim`` and its arguments), shell-quoted, for manifests;
+    ``None`` when the app was invoked from Python rather than as the ``sim`` process."""
+    if not cli_errors.owns_process[0]:
+        return None
+    return shlex.join(["sim", *sys.argv[1:]])
+
+
 def _warm_kernels(config: RunConfig, quiet: bool) -> None:
     """Load the compiled kernels before the first progress bar can appear: the first run
     after installing compiles them, which takes several seconds with nothing else to show."""
@@ -380,7 +389,7 @@ def run_cmd(
                 result = run(item, config, progress=bar, portfolio=book)
             finally:
                 bar.close()
-            target = write_run(result, out_path, force=force)
+            target = write_run(result, out_path, force=force, command=_command_line())
             _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))
@@ -525,6 +534,7 @@ def compare_cmd(
             meta={
                 "wall_seconds": round(time.perf_counter() - t0, 3),
                 "inputs": [str(p) for p in items],
+                "command": _command_line(),
             },
         )
         if not quiet:

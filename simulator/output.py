@@ -248,10 +248,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def manifest(result: RunResult, directory: Path, files: list[str]) -> dict[str, Any]:
-    """The run's record: what was run, with what, when, and where the files are."""
+def manifest(
+    result: RunResult, directory: Path, files: list[str], command: str | None = None
+) -> dict[str, Any]:
+    """The run's record: what was run (and the command line, if given), with what, when,
+    and where the files are."""
     loaded = result.loaded
     return {
+        "command": command,
         "scenario": result.scenario.name,
         "description": result.scenario.description,
         "as_of": result.scenario.as_of.isoformat(),
@@ -337,6 +341,7 @@ def write_run(
     out: Path,
     force: bool = False,
     extra: Callable[[RunResult, Path], list[str]] | None = None,
+    command: str | None = None,
 ) -> Path:
     """Write a run's tables, charts and manifest into a new directory under ``out``.
 
@@ -351,6 +356,8 @@ def write_run(
     extra
         Called with the run and the temporary directory to write more files; returns
         their names.
+    command
+        The command line that asked for the run, for the manifest.
 
     Returns
     -------
@@ -402,7 +409,7 @@ def write_run(
         if extra is not None:
             files += extra(result, tmp)
         reports = ["report.html", "report.md"]
-        record = manifest(result, target.resolve(), [*files, *reports, "manifest.json"])
+        record = manifest(result, target.resolve(), [*files, *reports, "manifest.json"], command)
         # The reports embed the charts already in tmp and show the manifest, which lists them.
         for name, text in zip(reports, render_run(result, tmp, record), strict=True):
             (tmp / name).write_text(text, encoding="utf-8")

@@ -134,6 +134,7 @@ def test_run_writes_every_output(runs: dict[str, Any]) -> None:
 
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["seed"] == 7
+    assert manifest["command"] is None  # invoked from Python, not as the sim process
     assert manifest["bit_generator"] == "SFC64"
     assert manifest["paths"] == 400
     assert manifest["steps"] == 20

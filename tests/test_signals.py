@@ -12,6 +12,7 @@ same name.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -289,3 +290,17 @@ def test_after_an_interruption_further_signals_are_ignored_in_sim_only() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_the_manifest_records_the_command_line(tmp_path: Path) -> None:
+    """As typed (shell-quoted), from the sim process itself; None from the Python API."""
+    folder = tmp_path / "my scenarios"
+    folder.mkdir()
+    path = scenario(folder, name="mine")
+    out = tmp_path / "out dir"
+    result = sim("run", path, *QUICK, "--horizon", "5", "--out", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "mine" / "manifest.json").read_text(encoding="utf-8"))
+    assert record["command"] == (
+        f"sim run '{path}' --paths 500 --workers 1 --quiet --horizon 5 --out '{out}'"
+    )
