@@ -548,13 +548,23 @@ def test_one_matrix_product_equals_the_path_by_path_route(form: str) -> None:
     stressed[::3, 10:20] = True  # make sure stressed days are there
     args = (oil.ordinary_shock, oil.shock_sd, oil.event_driven, oil.risk_off, stressed)
     with kernels.compiled(form == "numba"):
-        fast = simulate_assets(scenario, Streams(5, 0), *args)
-    slow = simulate_assets(scenario, Streams(5, 0), *args, per_path=True)
+        fast = simulate_assets(scenario, Streams(5, 0), *args, oil_log=oil.log_price)
+    slow = simulate_assets(scenario, Streams(5, 0), *args, oil_log=oil.log_price, per_path=True)
     assert stressed.any()
     scale = np.abs(slow.moves).max()
     np.testing.assert_allclose(fast.moves, slow.moves, rtol=0, atol=1e-12 * scale)
     for name in fast.names:
         np.testing.assert_allclose(fast.paths[name], slow.paths[name], rtol=0, atol=1e-11)
+    # The daily cross moments and the per-path sums behind their errors agree too.
+    assert fast.daily is not None
+    assert slow.daily is not None
+    assert fast.daily.paths == slow.daily.paths == n
+    assert fast.daily.path_cross is not None
+    assert slow.daily.path_cross is not None
+    np.testing.assert_allclose(fast.daily.cross, slow.daily.cross, rtol=1e-10)
+    np.testing.assert_allclose(fast.daily.path_cross, slow.daily.path_cross, rtol=1e-9, atol=1e-18)
+    for got, want in zip(fast.daily.std_errors(252.0), slow.daily.std_errors(252.0), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-7)
 
 
 def test_a_repaired_matrix_is_said_once_per_file_and_recorded(
