@@ -352,16 +352,7 @@ def unpaired_reason(samples: list[Sample]) -> str | None:
 def paired(samples: list[Sample]) -> bool:
     """Whether path i means the same draws in every sample (same seed, paths, blocks and
     bit generator; manifests from before the generator was recorded used PCG64)."""
-    keys = {
-        (
-            s.meta.get("seed"),
-            s.meta.get("paths"),
-            s.meta.get("block_size"),
-            s.meta.get("bit_generator", "PCG64"),
-        )
-        for s in samples
-    }
-    return len(keys) == 1
+    return unpaired_reason(samples) is None
 
 
 @dataclass

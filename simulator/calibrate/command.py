@@ -48,26 +48,21 @@ def _identity(path: Path) -> object:
     return (st.st_dev, st.st_ino)
 
 
-def _columns(
-    values: list[str], files: list[Path]
-) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+def _columns(values: list[str]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     """``--column`` values as the first file's column and ``(file, column)`` pairs.
 
-    ``FILE=NAME`` names a file given (as given or by its base name); any other value is the
-    first file's column, which may be given once.
+    ``FILE=NAME`` names a file (checked by :func:`~simulator.calibrate.core.calibrate`,
+    which matches it to the files); any other value is the first file's column, which may be
+    given once.
     """
-    names = {str(f) for f in files} | {f.name for f in files}
     first: str | None = None
     pairs: list[tuple[str, str]] = []
     for value in values:
         key, sep, name = value.rpartition("=")
-        if sep and key in names:
+        if sep:
             if not name:
                 raise InputError(f"--column {value}: give a column name after '='")
             pairs.append((key, name))
-        elif sep and key not in names:
-            given = ", ".join(f.name for f in files)
-            raise InputError(f"--column {value}: '{key}' names no file; the files are {given}")
         elif first is not None:
             raise InputError(
                 f"--column {value}: the first file's column is already '{first}'; "
@@ -173,7 +168,7 @@ def calibrate_cmd(
         charts_dir = None if charts is None else out_directory(charts, "--charts")
         if charts_dir is not None:
             check_out(charts_dir, label=f"--charts {charts_dir}")
-        first_column, columns = _columns(column or [], files)
+        first_column, columns = _columns(column or [])
         windows = tuple(parse_window(w) for w in exclude or [])
         kinds = tuple(parse_kind(k) for k in kind or [])
         options = Options(
