@@ -595,18 +595,19 @@ def validate_cmd(
 
     Example: sim validate scenarios/*.yaml portfolios/sample.yaml
     """
-    checked: list[tuple[Path, str, LoadedScenario | LoadedPortfolio | None]] = []
+    checked: list[tuple[Path, str | list[str], LoadedScenario | LoadedPortfolio | None]] = []
     for f in files:
         try:
             summary, item = _validate_one(f)
         except ScenarioError as exc:
-            checked.append((f, str(exc), None))
+            # Every problem found, each on its own line (sim run shows the first).
+            checked.append((f, [str(p) for p in exc.problems()], None))
             continue
         checked.append((f, summary, item))
     scenarios = [item for _, _, item in checked if isinstance(item, LoadedScenario)]
     bad = 0
     for f, text, loaded_file in checked:
-        problems = [] if loaded_file is not None else [text]
+        problems = list(text) if isinstance(text, list) else []
         if isinstance(loaded_file, LoadedPortfolio):
             # Given with scenarios, a portfolio is checked against each (as `sim run -p`).
             for loaded in scenarios:
@@ -631,9 +632,17 @@ def _validate_one(path: Path) -> tuple[str, LoadedScenario | LoadedPortfolio]:
     except PortfolioFileError:
         book = load_portfolio(path)
         p = book.portfolio
-        return f"portfolio {p.name}, {len(p.positions)} positions", book
+        return f"portfolio {p.name}, {_count(len(p.positions), 'position')}", book
     s = item.scenario
-    return f"{s.name}, {len(s.events)} events, {len(s.offsets)} offsets", item
+    counts = [_count(len(s.events), "event"), _count(len(s.offsets), "offset")]
+    if s.assets:
+        counts.append(_count(len(s.assets), "asset"))
+    return ", ".join([s.name, *counts]), item
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _first_sentence(text: str, limit: int = 120) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import typer
 
-from simulator.errors import SimulatorError, one_line
+from simulator.errors import ScenarioError, SimulatorError, one_line
 
 __all__ = [
     "handle_errors",
@@ -65,6 +65,9 @@ def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Ite
     """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes."""
     try:
         yield
+    except ScenarioError as exc:
+        _say(f"Error: {exc.format('; sim validate lists them all')}")
+        raise typer.Exit(exc.exit_code) from None
     except SimulatorError as exc:
         _say(f"Error: {exc}")
         raise typer.Exit(exc.exit_code) from None

@@ -5,6 +5,7 @@ The library raises; only :mod:`simulator.cli` turns these into messages and exit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
@@ -52,6 +53,9 @@ class ScenarioError(InputError):
         Dotted path of the offending field, e.g. ``events.hormuz_closure.probability``.
     line
         1-based line number in ``file``, if known.
+    also
+        Further problems found in the same file, each located in its own right. The
+        one-line form counts them; :meth:`problems` lists them all.
     """
 
     def __init__(
@@ -61,21 +65,36 @@ class ScenarioError(InputError):
         file: str | Path | None = None,
         field: str | None = None,
         line: int | None = None,
+        also: Sequence[ScenarioError] = (),
     ) -> None:
         self.message = message
         self.file = str(file) if file is not None else None
         self.field = field
         self.line = line
+        self.also = tuple(also)
         super().__init__(self.format())
 
-    def format(self) -> str:
-        """One line: ``file:line: field: message``, omitting the parts that are unknown."""
+    def format(self, more: str = "") -> str:
+        """One line: ``file:line: field: message``, omitting the parts that are unknown,
+        then ``(+N more problems)`` if there are further ones, with ``more`` added inside
+        the brackets (for example where to see them)."""
         where = ""
         if self.file is not None:
             where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [p for p in (where, self.field) if p]
+        text = ": ".join([*parts, self.message])
+        if self.also:
+            n = len(self.also)
+            text += f" (+{n} more problem{'s' if n > 1 else ''}{more})"
         # One line even when a key or value from the file holds a line break.
-        return one_line(": ".join([*parts, self.message]))
+        return one_line(text)
+
+    def problems(self) -> list[ScenarioError]:
+        """This problem (without the count of the others) and each further one."""
+        return [
+            type(self)(self.message, file=self.file, field=self.field, line=self.line),
+            *self.also,
+        ]
 
 
 class PortfolioFileError(ScenarioError):

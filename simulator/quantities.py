@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "QUANTITY_DISTS",
     "UNITS",
     "Beta",
     "Discrete",
@@ -418,6 +419,20 @@ class Laplace(_QuantityBase):
         return f"laplace(loc {self.loc:g}, scale {self.scale:g}) {self.unit}"
 
 
+QUANTITY_DISTS = (
+    "fixed",
+    "normal",
+    "lognormal",
+    "triangular",
+    "uniform",
+    "beta",
+    "discrete",
+    "student_t",
+    "laplace",
+)
+"""The values ``dist`` takes, in the order the docs list them."""
+
+
 def _tag(value: Any) -> str | None:
     if isinstance(value, dict):
         if "dist" in value:
@@ -441,8 +456,7 @@ Quantity = Annotated[
         custom_error_type="quantity",
         custom_error_message=(
             "expected a quantity: {value, unit, rationale} or {dist, ..., unit, rationale} "
-            "with dist one of fixed, normal, lognormal, triangular, uniform, beta, discrete, "
-            "student_t, laplace"
+            "with dist one of " + ", ".join(QUANTITY_DISTS)
         ),
     ),
 ]
@@ -478,6 +492,7 @@ def _checker(
             )
         return q
 
+    check.unit = unit  # type: ignore[attr-defined]  # read by error messages
     return check
 
 

@@ -32,7 +32,7 @@ from pydantic import (
 
 from simulator.errors import PortfolioFileError, ScenarioError
 from simulator.files import read_bounded
-from simulator.quantities import _ALIASES, UNITS, Quantity, quantity
+from simulator.quantities import _ALIASES, QUANTITY_DISTS, UNITS, Quantity, quantity
 
 __all__ = [
     "AssetSpec",
@@ -53,6 +53,9 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 MAX_EXTENDS_DEPTH = 16
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+_NAME_RULE = (
+    "lower-case letters, digits and underscores, starting with a letter, at most 64 characters"
+)
 
 _Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 #: libyaml's loader when available (several times faster), else the pure-Python one; both
@@ -648,6 +651,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], tuple[str, int]]]:
         problem = exc.problem or exc.context or "invalid YAML"
         if "could not determine a constructor" in str(exc):
             problem = "tags that build Python objects are not allowed (" + problem.strip() + ")"
+        elif "'\\t'" in problem:
+            problem += " (YAML indents with spaces, not tabs)"
         raise ScenarioError(f"YAML error: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "reason", None) or str(exc).splitlines()[0]
@@ -999,15 +1004,21 @@ def _error_message(err: Any, loc: tuple[Any, ...], root: type[BaseModel]) -> str
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
         listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return f"unknown field{hint}{listing}"
-    if kind == "missing":
-        if loc and loc[-1] == "unit":
-            return "missing unit: every quantity needs 'unit' (" + ", ".join(UNITS) + ")"
-        return "required field is missing"
+    value = err.get("input")
+    if value is None and kind.endswith("_type"):
+        return _NULL_REQUIRED
+    if kind == "literal_error":
+        expected = str(err.get("ctx", {}).get("expected", ""))
+        choices = re.findall(r"'([^']*)'", expected)
+        guess = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else ""
+        return f"must be {expected}, got {reprlib.repr(value)}{hint}"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NAME_PATTERN:
+        return f"must be {_NAME_RULE}, got {reprlib.repr(value)}"
     msg = str(err["msg"])
     for prefix in _PYDANTIC_PREFIXES:
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    value = err.get("input")
     if kind in {
         "float_parsing",
         "float_type",
@@ -1055,36 +1066,123 @@ def _to_scenario_error(
     fallback_file: Path,
     root: type[BaseModel] = Scenario,
 ) -> ScenarioError:
-    errors = exc.errors()
-    first = errors[0]
-    if first["type"] == "missing":
-        # A misspelt key shows as "missing" plus "unknown" beside it: report the unknown
-        # one, whose message suggests the right spelling.
-        parent = tuple(first["loc"][:-1])
-        for other in errors:
-            if other["type"] == "extra_forbidden" and tuple(other["loc"][:-1]) == parent:
-                first = other
-                break
-    raw_loc = tuple(first["loc"])
-    ctx_error = first.get("ctx", {}).get("error")
-    if isinstance(ctx_error, _FieldError):
-        raw_loc = raw_loc + ctx_error.loc
-    loc = _clean_loc(raw_loc, data)
-    message = (
-        ctx_error.message
-        if isinstance(ctx_error, _FieldError)
-        else _error_message(first, loc, root)
-    )
-    file, line = src.locate(loc)
-    more = len(errors) - 1
-    if more:
-        message += f" (+{more} more problem{'s' if more > 1 else ''})"
+    problems: list[ScenarioError] = []
+    for loc, message in _problems(exc.errors(), data, root):
+        file, line = src.locate(loc)
+        problem = ScenarioError(
+            message,
+            file=file or fallback_file,
+            field=".".join(str(p) for p in loc) or "(top level)",
+            line=line,
+        )
+        if problem.format() not in {p.format() for p in problems}:
+            problems.append(problem)
+    first = problems[0]
     return ScenarioError(
-        message,
-        file=file or fallback_file,
-        field=".".join(str(p) for p in loc) or "(top level)",
-        line=line,
+        first.message, file=first.file, field=first.field, line=first.line, also=problems[1:]
     )
+
+
+def _problems(
+    errors: list[Any], data: Any, root: type[BaseModel]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """pydantic's errors as ``(location in the file, message)``, in pydantic's order.
+
+    A misspelt key shows as "missing" plus "unknown" beside it: only the unknown one is
+    kept, since its message suggests the right spelling. Several fields missing from one
+    mapping are one problem, located at the mapping.
+    """
+    unknown_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    missing: dict[tuple[Any, ...], list[str]] = {}
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    for err in errors:
+        raw_loc = tuple(err["loc"])
+        if err["type"] == "missing":
+            if raw_loc[:-1] in unknown_parents:
+                continue
+            parent = _clean_loc(raw_loc[:-1], data)
+            if parent not in missing:
+                missing[parent] = []
+                out.append((parent, missing[parent]))
+            missing[parent].append(str(raw_loc[-1]))
+            continue
+        ctx_error = err.get("ctx", {}).get("error")
+        if isinstance(ctx_error, _FieldError):
+            loc = _clean_loc(raw_loc + ctx_error.loc, data)
+            out.append((loc, ctx_error.message))
+            continue
+        loc = _clean_loc(raw_loc, data)
+        if err["type"] in _TAG_KEYS:
+            loc, message = _tag_problem(err, loc)
+        else:
+            message = _error_message(err, loc, root)
+        out.append((loc, message))
+    return [
+        (loc, message) if isinstance(message, str) else _missing_problem(loc, message, data, root)
+        for loc, message in out
+    ]
+
+
+def _missing_problem(
+    parent: tuple[Any, ...], fields: list[str], data: Any, root: type[BaseModel]
+) -> tuple[tuple[Any, ...], str]:
+    """One problem for the required ``fields`` missing from the mapping at ``parent``."""
+    if fields == ["unit"]:
+        unit = _expected_unit(parent, root)
+        if unit is not None:
+            return (*parent, "unit"), f"missing unit: this quantity is in '{unit}'"
+        return (*parent, "unit"), "missing unit: every quantity needs 'unit' (" + ", ".join(
+            UNITS
+        ) + ")"
+    if len(fields) == 1:
+        loc, message = (*parent, fields[0]), "required field is missing"
+    else:
+        loc, message = parent, "required fields are missing: " + ", ".join(fields)
+    # A new entry that lacks required fields may be a misspelt override of an inherited one.
+    if len(parent) == 2 and parent[0] in {"events", "offsets", "assets"}:
+        section = data.get(parent[0]) if isinstance(data, dict) else None
+        others = [str(k) for k in section if k != parent[1]] if isinstance(section, dict) else []
+        guess = difflib.get_close_matches(str(parent[1]), others, n=1)
+        if guess:
+            message += f"; if this was meant to change '{guess[0]}', check the spelling"
+    return loc, message
+
+
+def _expected_unit(loc: tuple[Any, ...], root: type[BaseModel]) -> str | None:
+    """The unit the quantity field at ``loc`` must carry, if the schema says."""
+    if not loc:
+        return None
+    model = _model_at(loc[:-1], root)
+    field = model.model_fields.get(str(loc[-1])) if model is not None else None
+    if field is None:
+        return None
+    for meta in field.metadata:
+        unit = getattr(getattr(meta, "func", None), "unit", None)
+        if isinstance(unit, str):
+            return unit
+    return None
+
+
+_NULL_REQUIRED = "cannot be null: the field is required"
+
+_TAG_KEYS = {"quantity": "dist", "unknown_model": "model", "unknown_shape": "shape"}
+
+
+def _tag_problem(err: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
+    """A mapping whose ``dist``, ``model`` or ``shape`` names no known kind: the name given,
+    its likely spelling and the valid ones, located at that key."""
+    key = _TAG_KEYS[err["type"]]
+    msg = str(err["msg"])
+    choices = list(QUANTITY_DISTS) if key == "dist" else re.findall(r"'([a-z_]+)'", msg)
+    given = err.get("input")
+    if given is None:
+        return loc, _NULL_REQUIRED
+    if isinstance(given, dict) and key in given and str(given[key]) not in choices:
+        name = str(given[key])
+        guess = difflib.get_close_matches(name, choices, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else ""
+        return (*loc, key), f"unknown {key} '{name}'{hint} (one of {', '.join(choices)})"
+    return loc, msg
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -1122,7 +1220,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         if not re.match(NAME_PATTERN, path.stem):
             raise ScenarioError(
                 f"no 'name' given and the file name '{path.stem}' is not a valid name "
-                "(lower-case letters, digits and underscores, starting with a letter)",
+                f"({_NAME_RULE})",
                 file=path,
                 field="name",
             )

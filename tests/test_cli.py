@@ -401,7 +401,7 @@ def test_internal_error_is_one_line(
 def test_validate_ok(runner: Any, scenario_file: Path) -> None:
     result = invoke(runner, "validate", scenario_file)
     assert result.exit_code == 0
-    assert result.stdout == f"ok: {scenario_file} (mini, 1 events, 0 offsets)\n"
+    assert result.stdout == f"ok: {scenario_file} (mini, 1 event, 0 offsets)\n"
 
 
 def test_validate_reports_every_bad_file(runner: Any, write_scenario: Any, tmp_path: Path) -> None:
@@ -415,6 +415,27 @@ def test_validate_reports_every_bad_file(runner: Any, write_scenario: Any, tmp_p
         f"Error: {bad}:2: name: duplicate key (first defined on line 1)",
         f"Error: {missing}: file not found",
     ]
+
+
+def test_validate_lists_every_problem_and_run_counts_them(runner: Any, write_scenario: Any) -> None:
+    bad = write_scenario({"horizon_days": "abc", "oil": {"spot": q(-70, "USD/bbl")}})
+    lines = bad.read_text().splitlines()
+    at = {key: next(i for i, s in enumerate(lines, 1) if key in s) for key in ("horizon", "spot")}
+    first = f"{bad}:{at['horizon']}: horizon_days: Input should be a valid integer, got 'abc'"
+    second = f"{bad}:{at['spot']}: oil.spot: must be > 0 USD/bbl, got -70"
+    result = invoke(runner, "validate", bad)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"Error: {first}", f"Error: {second}"]
+    result = invoke(runner, "run", bad, "--out", bad.parent / "out")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {first} (+1 more problem; sim validate lists them all)\n"
+    assert not (bad.parent / "out").exists()
+
+
+def test_validate_counts_assets(runner: Any) -> None:
+    result = invoke(runner, "validate", SCENARIOS / "baseline.yaml")
+    assert result.exit_code == 0
+    assert result.stdout.endswith("(baseline, 2 events, 2 offsets, 7 assets)\n")
 
 
 def test_validate_shipped_scenarios(runner: Any) -> None:
@@ -550,7 +571,7 @@ def test_validate_reads_a_portfolio_as_a_portfolio(runner: Any, tmp_path: Path) 
     bad.write_text("name: typo\npositions:\n  brent: {notionl_usd: 1000}\n", encoding="utf-8")
     result = invoke(runner, "validate", good, bad)
     assert result.exit_code == 2
-    assert result.stdout == f"ok: {good} (portfolio book, 1 positions)\n"
+    assert result.stdout == f"ok: {good} (portfolio book, 1 position)\n"
     assert result.stderr == (
         f"Error: {bad}:3: positions.brent.notionl_usd: unknown field; did you mean "
         "'notional_usd'? (allowed: notional_usd, weight, dv01_usd, duration_years, rationale)\n"
@@ -574,7 +595,7 @@ def test_validate_checks_portfolios_against_the_scenarios_given(
     assert result.exit_code == 2
     assert result.stdout == (
         f"ok: {scen} (mini, 0 events, 0 offsets)\n"
-        f"ok: {book} (portfolio book, 1 positions)\n"
+        f"ok: {book} (portfolio book, 1 position)\n"
         f"ok: {scen} (mini, 0 events, 0 offsets)\n"
     )
     assert result.stderr == (

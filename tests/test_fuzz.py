@@ -182,11 +182,14 @@ def check_cli(
     *,
     allow_runtime: bool = False,
     name_file: bool = True,
+    several: bool = False,
 ) -> None:
     """The contract of every command on any input.
 
     ``files``: the files the command read; an error line must name one of them.
     ``allow_runtime``: exit 1 is acceptable (run/compare) for a declared runtime failure.
+    ``several``: the command may report several problems (``sim validate`` lists every
+    one), each on its own ``Error:`` line held to the same rules; otherwise exactly one.
     """
     exc = result.exception
     if exc is not None and not isinstance(exc, SystemExit):
@@ -205,15 +208,18 @@ def check_cli(
         return
     lines = [line for line in err.split("\n") if line and not line.startswith("Note: ")]
     errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, f"expected exactly one 'Error:' line, got: {err!r}"
-    assert len(lines) == 1, f"the error message spans several lines: {err!r}"
-    line = errors[0]
-    assert "internal error" not in line, f"an unexpected exception reached the user: {line!r}"
-    # Bad input (exit 2) names the file; a declared runtime failure (exit 1) need not.
-    if name_file and files and code == 2:
-        assert any(line.startswith(f"Error: {f}") or f" {f}" in line for f in map(str, files)), (
-            f"the message does not name the file ({[str(f) for f in files]}): {line!r}"
-        )
+    if several:
+        assert errors, f"expected 'Error:' lines, got: {err!r}"
+    else:
+        assert len(errors) == 1, f"expected exactly one 'Error:' line, got: {err!r}"
+    assert len(lines) == len(errors), f"an error message spans several lines: {err!r}"
+    for line in errors:
+        assert "internal error" not in line, f"an unexpected exception reached the user: {line!r}"
+        # Bad input (exit 2) names the file; a declared runtime failure (exit 1) need not.
+        if name_file and files and code == 2:
+            assert any(
+                line.startswith(f"Error: {f}") or f" {f}" in line for f in map(str, files)
+            ), f"the message does not name the file ({[str(f) for f in files]}): {line!r}"
 
 
 def check_error(exc: ScenarioError, path: Path) -> None:
@@ -595,7 +601,7 @@ def test_validate_mutated_minimal_scenarios(
     path.write_text(text, encoding="utf-8")
     if via_cli:
         result = invoke("validate", path)
-        check_cli(result, [path])
+        check_cli(result, [path], several=True)
         if doc == minimal_doc() and not mutate_text:
             assert result.exit_code == 0, result.stderr
     else:
@@ -614,7 +620,7 @@ def test_validate_mutated_baseline(doc: dict[str, Any]) -> None:
     CASES["validate_baseline"] += 1
     path = fresh()
     path.write_text(dump(doc), encoding="utf-8")
-    check_cli(invoke("validate", path), [path])
+    check_cli(invoke("validate", path), [path], several=True)
 
 
 yaml_tokens = st.lists(
@@ -658,7 +664,7 @@ def test_validate_yaml_text(text: str, stem: str) -> None:
     path = fresh(stem=stem)
     path.write_text(text, encoding="utf-8")
     result = invoke("validate", path)
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
     _sentinel_absent(path.parent)
 
 
@@ -683,7 +689,7 @@ def test_validate_binary_garbage(data: bytes, prefix: bytes) -> None:
     CASES["validate_binary"] += 1
     path = fresh()
     path.write_bytes(blob)
-    check_cli(invoke("validate", path), [path])
+    check_cli(invoke("validate", path), [path], several=True)
 
 
 def billion_laughs(levels: int, width: int, merge: bool) -> str:
@@ -753,7 +759,7 @@ def test_yaml_bombs_tags_and_sizes(text: str, via_cli: bool) -> None:
     path = fresh()
     path.write_text(text, encoding="utf-8")
     if via_cli:
-        check_cli(invoke("validate", path), [path])
+        check_cli(invoke("validate", path), [path], several=True)
     else:
         with watchdog():
             try:
@@ -791,7 +797,7 @@ def test_validate_extends(base: dict[str, Any], child: dict[str, Any], self_cycl
     base_path.write_text(dump(base), encoding="utf-8")
     child_path.write_text(dump(child), encoding="utf-8")
     result = invoke("validate", child_path)
-    check_cli(result, [child_path, base_path])
+    check_cli(result, [child_path, base_path], several=True)
 
 
 # --------------------------------------------------------------------------- portfolios
@@ -1350,7 +1356,7 @@ def test_odd_files_on_every_command(tmp_path: Path, what: str, make: Callable[..
         cases.append((["calibrate", path, "--quiet"], True))
     for args, named in cases:
         result = invoke(*args)
-        check_cli(result, [path], name_file=named)
+        check_cli(result, [path], name_file=named, several=args[0] == "validate")
         assert result.exit_code == 2, (args, result.stderr)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
@@ -1361,7 +1367,7 @@ def test_python_tags_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         path = tmp_path / "s.yaml"
         path.write_text(MINIMAL_TEXT + snippet, encoding="utf-8")
         result = invoke("validate", path)
-        check_cli(result, [path])
+        check_cli(result, [path], several=True)
         assert result.exit_code == 2
         assert "tags that build Python objects are not allowed" in result.stderr or (
             "!!python" not in snippet
@@ -1377,7 +1383,7 @@ def test_billion_laughs_is_rejected_quickly(tmp_path: Path) -> None:
         path.write_text(billion_laughs(12, 12, merge), encoding="utf-8")
         t0 = time.perf_counter()
         result = invoke("validate", path)
-        check_cli(result, [path])
+        check_cli(result, [path], several=True)
         assert result.exit_code == 2
         assert "document too large" in result.stderr
         assert time.perf_counter() - t0 < 10
@@ -1415,7 +1421,7 @@ MINIMAL_LINES = dump(minimal_doc())
 )
 def test_regression_yaml_constructor_errors_escape(tmp_path: Path, text: str) -> None:
     path, result = _validate_text(tmp_path, text)
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
     assert result.exit_code == 2
 
 
@@ -1441,7 +1447,7 @@ def test_regression_portfolio_position_name_with_a_line_break(tmp_path: Path) ->
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\ufffe"])
 def test_regression_forbidden_character_message_has_two_lines(tmp_path: Path, char: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + f"x: a{char}b\n")
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
 
 
 @pytest.mark.parametrize(
@@ -1453,20 +1459,20 @@ def test_regression_forbidden_character_message_has_two_lines(tmp_path: Path, ch
 )
 def test_regression_line_breaks_echoed_into_message(tmp_path: Path, snippet: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + snippet)
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
 
 
 def test_regression_line_break_in_unit(tmp_path: Path) -> None:
     doc = minimal_doc()
     doc["oil"]["spot"]["unit"] = "USD\nbbl"
     path, result = _validate_text(tmp_path, dump(doc))
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
 
 
 @pytest.mark.parametrize("parent", ["a\\0b", "x" * 5000], ids=["nul", "too-long"])
 def test_regression_extends_odd_names(tmp_path: Path, parent: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + f'extends: "{parent}"\n')
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
     assert result.exit_code == 2
 
 
@@ -1524,7 +1530,7 @@ def test_regression_symlink_loop(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.symlink_to(path)
     result = invoke("validate", path)
-    check_cli(result, [path])
+    check_cli(result, [path], several=True)
     assert result.exit_code == 2
 
 

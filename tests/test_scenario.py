@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DELETE, SCENARIOS, event, q, scenario_doc
+from conftest import DELETE, SCENARIOS, asset, event, q, scenario_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,7 +74,8 @@ def test_file_stem_that_is_not_a_name(write_scenario: Any) -> None:
     assert err.field == "name"
     assert err.message == (
         "no 'name' given and the file name 'My-Case' is not a valid name "
-        "(lower-case letters, digits and underscores, starting with a letter)"
+        "(lower-case letters, digits and underscores, starting with a letter, at most 64 "
+        "characters)"
     )
 
 
@@ -357,7 +358,7 @@ def test_missing_unit(write_scenario: Any) -> None:
     path = write_scenario(doc=doc)
     err = error_of(path)
     assert (err.field, err.line) == ("oil.spot.unit", line_of(path, "spot:"))
-    assert err.message.startswith("missing unit: every quantity needs 'unit' (USD/bbl, mb/d, ")
+    assert err.message == "missing unit: this quantity is in 'USD/bbl'"
 
 
 def test_probability_above_one(write_scenario: Any) -> None:
@@ -379,8 +380,111 @@ def test_negative_volatility(write_scenario: Any) -> None:
 def test_unknown_model_lists_the_valid_ones(write_scenario: Any) -> None:
     path = write_scenario({"oil": {"innovations": {"model": "cauchy"}}})
     err = error_of(path)
-    assert (err.field, err.line) == ("oil.innovations", line_of(path, "innovations:"))
-    assert err.message == "model must be one of: 'normal', 'student_t'"
+    assert (err.field, err.line) == ("oil.innovations.model", line_of(path, "model: cauchy"))
+    assert err.message == "unknown model 'cauchy' (one of normal, student_t)"
+
+
+def test_misspelt_dist_model_and_shape_are_named_with_their_spelling(
+    write_scenario: Any,
+) -> None:
+    spot = {"dist": "triangualr", "low": 60, "mode": 70, "high": 80, "unit": "USD/bbl"}
+    path = write_scenario({"oil": {"spot": {**spot, "rationale": "r"}}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("oil.spot.dist", line_of(path, "dist: triangualr"))
+    assert err.message == (
+        "unknown dist 'triangualr'; did you mean 'triangular'? (one of fixed, normal, "
+        "lognormal, triangular, uniform, beta, discrete, student_t, laplace)"
+    )
+    path = write_scenario({"oil": {"regimes": {"model": "markv"}}})
+    err = error_of(path)
+    assert err.message == "unknown model 'markv'; did you mean 'markov'? (one of none, markov)"
+    profile = {"shape": "decy", "half_life": q(5, "trading days")}
+    effect = {"change": q(-1.0, "mb/d"), "profile": profile}
+    path = write_scenario({"events": {"e": event(supply=effect)}})
+    err = error_of(path)
+    assert (err.field, err.line) == ("events.e.supply.profile.shape", line_of(path, "shape: decy"))
+    assert err.message == "unknown shape 'decy'; did you mean 'decay'? (one of step, ramp, decay)"
+
+
+def test_a_wrong_choice_names_the_value_given(write_scenario: Any) -> None:
+    path = write_scenario({"name": "Talks-Fail"})
+    err = error_of(path)
+    assert err.field == "name"
+    assert err.message == (
+        "must be lower-case letters, digits and underscores, starting with a letter, at most 64 "
+        "characters, got 'Talks-Fail'"
+    )
+    path = write_scenario({"assets": {"gold": {**asset(), "kind": "prices"}}})
+    problems = error_of(path).problems()
+    kind = next(p for p in problems if p.field == "assets.gold.kind")
+    assert kind.line == line_of(path, "kind: prices")
+    assert kind.message == "must be 'price' or 'yield', got 'prices'; did you mean 'price'?"
+
+
+def test_tabs_in_yaml_say_to_indent_with_spaces(tmp_path: Path) -> None:
+    path = tmp_path / "tabs.yaml"
+    path.write_text("name: t\n\tdescription: x\n")
+    err = error_of(path)
+    assert (err.file, err.line) == (str(path), 2)
+    assert err.message == (
+        "YAML error: found character '\\t' that cannot start any token (YAML indents with "
+        "spaces, not tabs)"
+    )
+
+
+def test_missing_unit_names_the_unit_of_the_field(write_scenario: Any) -> None:
+    doc = asset()
+    del doc["stressed_vol_multiplier"]["unit"]
+    path = write_scenario({"assets": {"gold": doc}, "correlations": None})
+    problems = error_of(path).problems()
+    unit = next(p for p in problems if p.field == "assets.gold.stressed_vol_multiplier.unit")
+    assert unit.message == "missing unit: this quantity is in 'multiplier'"
+
+
+def test_an_incomplete_entry_near_an_existing_name_suggests_it(write_scenario: Any) -> None:
+    """A misspelt override in a child file reads as a new entry missing its fields."""
+    path = write_scenario(
+        {"events": {"flare": event(), "flarr": {"rationale": "a misspelt override"}}}
+    )
+    err = error_of(path)
+    assert (err.field, err.line) == ("events.flarr", line_of(path, "flarr:"))
+    assert err.message == (
+        "required fields are missing: probability, timing; if this was meant to change "
+        "'flare', check the spelling"
+    )
+
+
+def test_null_on_a_required_field_says_so(write_scenario: Any, base_file: Path) -> None:
+    """null removes whole entries; on a required field it is named as such, quantity or not."""
+    for field in ("probability", "rationale"):
+        path = write_scenario(
+            name="child.yaml",
+            text=child_text(f"description: d\nevents:\n  calm:\n    {field}: null\n"),
+        )
+        err = error_of(path)
+        assert (err.file, err.field) == (str(path), f"events.calm.{field}")
+        assert err.line == line_of(path, f"{field}: null")
+        assert err.message == "cannot be null: the field is required"
+
+
+def test_every_problem_is_kept_and_counted(write_scenario: Any) -> None:
+    """One error names the first problem and counts the others; problems() lists each,
+    located on its own line, and several fields missing from one mapping are one problem."""
+    path = write_scenario(
+        {
+            "oil": {"spot": q(-70, "USD/bbl")},
+            "horizon_days": "abc",
+            "events": {"e": {"probability": q(0.5, "probability")}},
+        }
+    )
+    err = error_of(path)
+    problems = err.problems()
+    assert [p.field for p in problems] == ["horizon_days", "oil.spot", "events.e"]
+    assert str(err) == str(problems[0]) + " (+2 more problems)"
+    assert problems[1].line == line_of(path, "spot:")
+    assert problems[2].line == line_of(path, "  e:")
+    assert problems[2].message.startswith("required fields are missing: rationale, timing")
+    assert [p.also for p in problems] == [(), (), ()]
 
 
 def test_requires_an_undefined_event(write_scenario: Any) -> None:
@@ -674,8 +778,10 @@ def _only_scenario_errors(path: Path) -> None:
     except ScenarioError as exc:
         error = exc
     if error is not None:
-        assert error.message
-        assert str(error).endswith(error.message)
+        for problem in error.problems():
+            assert problem.message
+            assert str(problem).endswith(problem.message)
+            assert "\n" not in str(problem)
 
 
 @settings(
