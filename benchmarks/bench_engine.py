@@ -47,15 +47,19 @@ def normal_rate(
     bit_generator: type[np.random.BitGenerator] = BIT_GENERATOR,
     n: int = 20_000_000,
     repeats: int = 3,
+    compiled: bool = False,
 ) -> float:
-    """Best-of-``repeats`` float64 standard normals per second on one core."""
+    """Best-of-``repeats`` float64 standard normals per second on one core: numpy's
+    ``Generator.standard_normal``, or (``compiled``) the engine's compiled fill
+    :func:`simulator.kernels.standard_normal`, which gives the same numbers."""
     rng = np.random.Generator(bit_generator(0))
     out = np.empty(n)
     best = 0.0
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        rng.standard_normal(out=out)
-        best = max(best, n / (time.perf_counter() - t0))
+    with kernels.compiled(compiled):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            kernels.standard_normal(rng, out)
+            best = max(best, n / (time.perf_counter() - t0))
     return best
 
 
@@ -88,16 +92,17 @@ def draws_only(
     best = float("inf")
     for rep in range(repeats + 1):  # the first pass only warms the heap up, as runs are
         t0 = time.perf_counter()
-        for start in range(0, paths, block):
-            n = min(block, paths - start)
-            for factors, df in sets:
-                out = np.empty((factors, n, n_steps))
-                if df is None:
-                    processes.NormalInnovations(n).draw_into(rng, out)
-                else:
-                    processes.StudentTInnovations(np.full(n, df)).draw_into(rng, out)
-            if markov:
-                rng.random((n_steps, n))
+        with kernels.compiled():  # the normals drawn as the compiled engine draws them
+            for start in range(0, paths, block):
+                n = min(block, paths - start)
+                for factors, df in sets:
+                    out = np.empty((factors, n, n_steps))
+                    if df is None:
+                        processes.NormalInnovations(n).draw_into(rng, out)
+                    else:
+                        processes.StudentTInnovations(np.full(n, df)).draw_into(rng, out)
+                if markov:
+                    rng.random((n_steps, n))
         if rep:
             best = min(best, time.perf_counter() - t0)
     per_step = 2 + k + int(oil_df is not None) + int(k > 0) + int(markov)
@@ -203,12 +208,15 @@ def main() -> None:
         return
 
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, {load()}")
+    kernels.warm_up()  # numba's start-up, outside the timings
     pcg = normal_rate(np.random.PCG64)
     rate = normal_rate()
     name = BIT_GENERATOR.__name__
     print(
         f"numpy standard_normal, 1 core: {rate / 1e6:8.1f} M draws/s with {name} (the "
-        f"engine's bit generator), {pcg / 1e6:.1f} M/s with PCG64 (numpy's default)"
+        f"engine's bit generator), {pcg / 1e6:.1f} M/s with PCG64 (numpy's default); the "
+        f"engine's compiled fill of the same numbers: {normal_rate(compiled=True) / 1e6:.1f} "
+        f"M/s with {name}"
     )
     full = load_scenario(args.scenario)
     steps = args.horizon or full.scenario.horizon_days
@@ -236,7 +244,6 @@ def main() -> None:
             flush=True,
         )
         return
-    kernels.warm_up()  # numba's start-up, outside the timings
     _tune_allocator()  # as run() does: block-sized arrays reuse the heap
     k = len(full.scenario.assets)
     cases = [

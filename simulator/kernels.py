@@ -24,7 +24,12 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
   jumps) from its unit shocks in one pass;
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
 * :func:`histogram_days` counts path values on chosen days into the fixed grid of
-  :class:`~simulator.reduce.Histogram` without gathering them first.
+  :class:`~simulator.reduce.Histogram` without gathering them first;
+* :func:`t_mixing` turns normals into multivariate Student-t shocks with their gamma
+  mixing variables (and a regime scale) in one pass over the shocks;
+* :func:`standard_normal` fills an array with the generator's standard normals: the very
+  numbers ``Generator.standard_normal`` gives (numba runs numpy's ziggurat on the same bit
+  generator state), about 1.4 times as fast as numpy's own loop on the machine measured.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ __all__ = [
     "oil_paths",
     "ou_paths",
     "path_sums",
+    "standard_normal",
+    "t_mixing",
     "warm_up",
 ]
 
@@ -208,6 +215,31 @@ def reference_combine_assets(
     for a in range(k + 1):
         for b in range(a):
             cross[a, b] = cross[b, a]
+
+
+def reference_standard_normal(rng: np.random.Generator, flat: np.ndarray) -> None:
+    # One draw at a time, in order: the same numbers as rng.standard_normal(out=flat).
+    for i in range(flat.shape[0]):
+        flat[i] = rng.standard_normal()
+
+
+def reference_t_mixing(
+    out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray
+) -> None:
+    # Per path: the day's factor sqrt(c / G) (times the scale), then every component's row
+    # of that path multiplied by it: the same operations, in the same order, as numpy.
+    k, n, n_steps = out.shape
+    scaled = scale.shape[0] > 0
+    factor = np.empty(n_steps)
+    for i in range(n):
+        for t in range(n_steps):
+            f = np.sqrt(c[i] / gamma[i, t])
+            if scaled:
+                f *= scale[i, t]
+            factor[t] = f
+        for a in range(k):
+            for t in range(n_steps):
+                out[a, i, t] *= factor[t]
 
 
 def reference_histogram_days(
@@ -511,6 +543,18 @@ def path_sums(series: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
+def numpy_standard_normal(rng: np.random.Generator, flat: np.ndarray) -> None:
+    rng.standard_normal(out=flat)
+
+
+def numpy_t_mixing(out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray) -> None:
+    w = np.divide(c[:, None], gamma)
+    np.sqrt(w, out=w)
+    if scale.shape[0] > 0:
+        w *= scale
+    out *= w
+
+
 def numpy_histogram_days(
     x: np.ndarray,
     days: np.ndarray,
@@ -648,6 +692,8 @@ def _compiled() -> SimpleNamespace:
     jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(
         histogram_days=jit(reference_histogram_days),
+        standard_normal=jit(reference_standard_normal),
+        t_mixing=jit(reference_t_mixing),
         oil_paths=jit(reference_oil_paths),
         ou_paths=jit(reference_ou_paths),
         event_effects=jit(reference_event_effects),
@@ -1036,6 +1082,46 @@ def event_effects(
     )
 
 
+def standard_normal(rng: np.random.Generator, out: np.ndarray) -> None:
+    """Fill ``out`` with standard normals from ``rng``, as ``rng.standard_normal(out=out)``.
+
+    Parameters
+    ----------
+    rng
+        The generator; its state advances exactly as numpy's own fill would advance it,
+        so later draws from it are unchanged too.
+    out
+        A C-contiguous float64 array of any shape, filled in C order.
+    """
+    if not (out.flags.c_contiguous and out.dtype == np.float64):
+        raise ValueError("out must be a C-contiguous float64 array")
+    _run("standard_normal", rng, out.reshape(-1))
+
+
+def t_mixing(
+    out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray | None = None
+) -> None:
+    """Multiply unit normals by a Student-t mixing factor shared across components, in place.
+
+    Parameters
+    ----------
+    out
+        Standard normals, C-contiguous, shape ``(k, n_paths, n_steps)``; on return
+        ``out[a, i, t] * sqrt(c[i] / gamma[i, t]) * scale[i, t]``.
+    gamma
+        The mixing variables ``G ~ Gamma(df / 2)``, shape ``(n_paths, n_steps)``.
+    c
+        ``(df - 2) / 2`` per path, shape ``(n_paths,)``: makes the shocks unit-variance.
+    scale
+        Optional factor per path and step (a regime's vol multiplier),
+        ``(n_paths, n_steps)``.
+
+    Both forms round alike (each product and root is taken in the same order), so the
+    shocks are the same bit for bit.
+    """
+    _run("t_mixing", out, gamma, c, np.zeros((0, 0)) if scale is None else scale)
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel the engine runs, e.g. before forking
     workers (:func:`ou_paths`, for the short-term factor alone, compiles on first use)."""
@@ -1045,6 +1131,9 @@ def warm_up() -> None:
         add_decaying(target, np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
         offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
         histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
+        standard_normal(np.random.Generator(np.random.SFC64(0)), np.zeros(1))
+        t_mixing(np.zeros((1, 1, 1)), np.ones((1, 1)), one)
+        t_mixing(np.zeros((1, 1, 1)), np.ones((1, 1)), one, np.ones((1, 1)))
         z1 = np.zeros((1, 1))
         flags = np.zeros((1, 2), bool)
         event_effects(

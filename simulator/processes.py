@@ -67,14 +67,16 @@ class NormalInnovations:
 
     def draw(self, rng: np.random.Generator, n_steps: int, k: int) -> np.ndarray:
         """Standard normals, shape ``(k, n_paths, n_steps)``."""
-        return rng.standard_normal((k, self.n_paths, n_steps))
+        z = np.empty((k, self.n_paths, n_steps))
+        kernels.standard_normal(rng, z)
+        return z
 
     def draw_into(
         self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
     ) -> None:
         """Fill ``out`` (C-contiguous, ``(k, n_paths, n_steps)``) with the shocks of
         :meth:`draw`, each multiplied by ``scale`` (``(n_paths, n_steps)``) if given."""
-        rng.standard_normal(out=out)
+        kernels.standard_normal(rng, out)
         if scale is not None:
             out *= scale
 
@@ -117,7 +119,7 @@ class StudentTInnovations:
         once.
         """
         n, n_steps = out.shape[1:]
-        rng.standard_normal(out=out)
+        kernels.standard_normal(rng, out)
         df = self.df[:, None]
         # W = 2 G with G ~ Gamma(df / 2): (df - 2) / W = ((df - 2) / 2) / G.
         w = np.empty((n, n_steps))
@@ -125,11 +127,7 @@ class StudentTInnovations:
             rng.standard_gamma(float(self.df[0]) / 2.0, out=w)  # scalar shape: faster
         else:
             rng.standard_gamma(np.broadcast_to(df / 2.0, (n, n_steps)), out=w)
-        np.divide((df - 2.0) / 2.0, w, out=w)
-        np.sqrt(w, out=w)
-        if scale is not None:
-            w *= scale
-        out *= w
+        kernels.t_mixing(out, w, ((df - 2.0) / 2.0)[:, 0], scale)
 
 
 # --------------------------------------------------------------------------- regimes

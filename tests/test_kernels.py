@@ -315,3 +315,38 @@ def test_event_effects_forms_agree_with_the_profiles(profile: str | None, ends: 
         np.testing.assert_array_equal(active[rows], on)
         np.testing.assert_array_equal(np.delete(active, rows, axis=0), False)
         np.testing.assert_array_equal(forced[rows], stress)
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.SFC64, np.random.PCG64])
+def test_standard_normal_forms_give_numpys_numbers(bit_generator: type) -> None:
+    """Compiled or not, the fill is numpy's own standard_normal, bit for bit, and leaves the
+    generator where numpy's fill would (the next draws of any kind agree too)."""
+    shape = (3, 50, 7)
+    expected_rng = np.random.Generator(bit_generator(5))
+    expected = expected_rng.standard_normal(shape)
+    after = expected_rng.standard_gamma(2.5, size=100)
+    for on in (False, True):
+        rng = np.random.Generator(bit_generator(5))
+        out = np.empty(shape)
+        with kernels.compiled(on):
+            kernels.standard_normal(rng, out)
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(rng.standard_gamma(2.5, size=100), after)
+    with pytest.raises(ValueError, match="out must be a C-contiguous float64 array"):
+        kernels.standard_normal(np.random.Generator(bit_generator(5)), np.empty((4, 6))[:, ::2])
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_t_mixing_forms_agree_bit_for_bit_with_the_definition(scaled: bool) -> None:
+    rng = np.random.default_rng(11)
+    k, n, m = 3, 40, 9
+    z = rng.normal(size=(k, n, m))
+    gamma = rng.gamma(2.5, size=(n, m))
+    c = rng.uniform(0.5, 3.0, size=n)
+    scale = rng.uniform(1.0, 2.0, size=(n, m)) if scaled else None
+    factor = np.sqrt(c[:, None] / gamma) * (scale if scaled else 1.0)
+    for on in (False, True):
+        out = z.copy()
+        with kernels.compiled(on):
+            kernels.t_mixing(out, gamma, c, scale)
+        np.testing.assert_array_equal(out, z * factor[None])
