@@ -272,7 +272,9 @@ def apply_offsets(
         lag = np.ceil(spec.lag.sample(rng, n)).astype(np.int64)
         volume = spec.volume.sample(rng, n) if spec.volume is not None else None
         trigger = spec.trigger.sample(rng, n) if spec.trigger is not None else None
-        for event, left in spec.impaired_by.items():
+        for event, share in spec.impaired_by.items():
+            # Drawn after the offset's other parameters, so adding one changes none of them.
+            left = share.sample(rng, n)[:, None]
             capacity = np.where(events.outcomes[event].active, capacity * left, capacity)
         # Never more than the barrels still missing today, nor than capacity allows.
         response = offset_response(

@@ -295,7 +295,7 @@ class Offset(_Strict):
     trigger: quantity("mb/d", ge=0, le=60) | None = Field(
         default=None, description="Responds only while the (lagged) loss exceeds this."
     )
-    impaired_by: dict[_Name, Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(
+    impaired_by: dict[_Name, quantity("fraction", ge=0, le=1)] = Field(
         default_factory=dict, description="Event -> share of capacity left while it is active."
     )
 
@@ -833,6 +833,22 @@ class LoadedScenario(BaseModel):
     sha256: str = Field(description="SHA-256 of the scenario file's bytes.")
     sha256_all: dict[str, str] = Field(description="SHA-256 of every file read.")
     document: dict[str, Any] = Field(description="The merged YAML document, as validated.")
+    origins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dotted key path in the merged document -> the file that wrote it.",
+    )
+
+    def written_in(self, field: str) -> Path:
+        """The file that wrote ``field`` (a dotted key path, e.g. ``events.flare_up.timing``):
+        this file or a base it extends. A path not written in any file (a default, or the
+        name taken from the file's stem) belongs to this file; inside a mapping written
+        whole, a key belongs to the file that wrote the mapping."""
+        parts = field.split(".")
+        for end in range(len(parts), 0, -1):
+            found = self.origins.get(".".join(parts[:end]))
+            if found is not None:
+                return Path(found)
+        return self.path
 
 
 def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> dict[str, Any]:
@@ -1246,4 +1262,5 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         sha256=digests[str(path)],
         sha256_all=digests,
         document=data,
+        origins={".".join(map(str, key)): file for key, (file, _) in src.origin.items() if key},
     )

@@ -433,13 +433,40 @@ def test_offset_trigger() -> None:
 def test_offset_impaired_by_an_active_event() -> None:
     mask = np.arange(21)[None, :] < 10
     _net, added = offsets_of(
-        {"o": offset(2.0, 1.0, 0, impaired_by={"closure": 0.25})},
+        {"o": offset(2.0, 1.0, 0, impaired_by={"closure": q(0.25, "fraction")})},
         LOSS,
         events={"closure": event(0.0)},
         closure=mask,
     )
     expected = np.where(np.arange(21) < 2, 0.0, np.where(np.arange(21) < 10, 0.5, 2.0))
     np.testing.assert_allclose(added["o"][0], expected)
+
+
+def test_offset_impairment_is_drawn_per_path() -> None:
+    """A distribution for the share left is drawn once per path: with shares 0 or 1 at even
+    odds, each path's offset answers in full or not at all while the event is active, and
+    the share of silenced paths is 1/2 within 4 standard errors."""
+    n = 4000
+    loss = np.repeat(LOSS, n, axis=0)
+    mask = np.repeat(np.arange(21)[None, :] < 10, n, axis=0)
+    share = {
+        "dist": "discrete",
+        "values": [0.0, 1.0],
+        "weights": [0.5, 0.5],
+        "unit": "fraction",
+        "rationale": "either stranded or not",
+    }
+    _net, added = offsets_of(
+        {"o": offset(2.0, 1.0, 0, impaired_by={"closure": share})},
+        loss,
+        events={"closure": event(0.0)},
+        closure=mask,
+    )
+    during = added["o"][:, 2:10]
+    silenced = np.all(during == 0.0, axis=1)
+    assert np.all(silenced | np.all(during == 2.0, axis=1))
+    np.testing.assert_array_equal(added["o"][:, 10:], 2.0)
+    assert abs(silenced.mean() - 0.5) < 4 * math.sqrt(0.25 / n)
 
 
 def test_offsets_respond_in_order_to_what_is_left() -> None:

@@ -334,6 +334,38 @@ def test_assumptions_list_every_quantity(report: _Report) -> None:
     assert "barrels lost \\| piped" in md
 
 
+def test_assumptions_name_the_file_of_each_value_when_a_scenario_extends(tmp_path: Path) -> None:
+    """An extending scenario's assumption rows say which file wrote each value: the child's
+    own fields, the base's inherited ones, a base mapping changed in one field."""
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(_doc(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "extends: base.yaml\n"
+        "description: the child\n"
+        "events:\n"
+        "  outage:\n"
+        "    probability: {value: 0.25, unit: probability, rationale: changed here}\n",
+        encoding="utf-8",
+    )
+    result = run(load_scenario(child), RunConfig(paths=1000, seed=7))
+    directory = write_run(result, tmp_path / "out")
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    html_text, md = render_run(result, directory, manifest)
+    body = html_text.split("<h2>Assumptions</h2>")[1].split("<h2>Manifest</h2>")[0]
+    assert ">written in</th>" in body
+    assert "The last column names the file that wrote each value" in body
+    rows = md.split("## Assumptions")[1]
+    assert "| events.outage.probability | 0.25 probability | changed here | child.yaml |" in rows
+    assert "| events.outage.supply.change | triangular(-2, -1, -0.5) mb/d |" in rows
+    change = next(line for line in rows.splitlines() if "| events.outage.supply.change |" in line)
+    assert change.endswith("| base.yaml |")
+    # One file: no column.
+    (tmp_path / "plain").mkdir()
+    plain = _make_report(tmp_path / "plain", _doc(), 1000, portfolio=False)
+    assert ">written in</th>" not in plain.html
+
+
 def _escape(text: str) -> str:
     import html
 

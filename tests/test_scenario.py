@@ -570,6 +570,30 @@ def test_event_dependency_cycle(write_scenario: Any) -> None:
     assert err.message == "requires/excludes form a cycle: a -> c -> b -> a"
 
 
+def test_offset_impairment_is_a_quantity(write_scenario: Any) -> None:
+    """A bare number has no unit or rationale, as every other assumption must."""
+    path = write_scenario(
+        {
+            "events": {"closure": event()},
+            "offsets": {
+                "spare": {
+                    "rationale": "spare capacity",
+                    "capacity": q(2, "mb/d"),
+                    "response_fraction": q(0.5, "fraction"),
+                    "lag": q(5, "trading days"),
+                    "impaired_by": {"closure": 0.5},
+                }
+            },
+        }
+    )
+    err = error_of(path)
+    assert (err.field, err.line) == (
+        "offsets.spare.impaired_by.closure",
+        line_of(path, "closure: 0.5"),
+    )
+    assert err.message.startswith("expected a quantity: {value, unit, rationale}")
+
+
 def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
     path = write_scenario(
         {
@@ -579,7 +603,7 @@ def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
                     "capacity": q(2, "mb/d"),
                     "response_fraction": q(0.5, "fraction"),
                     "lag": q(5, "trading days"),
-                    "impaired_by": {"ghost": 0.5},
+                    "impaired_by": {"ghost": q(0.5, "fraction")},
                 }
             }
         }

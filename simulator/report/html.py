@@ -20,7 +20,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from simulator.report.tables import (
     event_rows,
     format_number,
     format_stat,
+    input_probability,
     markdown_table,
     stat_digits,
     zero_probability_note,
@@ -268,9 +269,30 @@ def _assumption_rows(node: Any, path: str, top: bool = True) -> Iterator[tuple[s
         yield path, _scalar(node), ""
 
 
-def _assumption_table(node: Any, path: str) -> _Table:
-    rows = tuple(_assumption_rows(node, path))
-    return _Table(("field", "value", "rationale"), rows)
+#: Maps a field path to the name of the file that wrote it; ``None`` when one file did.
+_Where = Callable[[str], str] | None
+
+
+def _where(result: RunResult) -> _Where:
+    loaded = result.loaded
+    if len(loaded.files) < 2:
+        return None
+    return lambda field: loaded.written_in(field).name
+
+
+def _rows_table(rows: Iterable[tuple[str, str, str]], where: _Where) -> _Table:
+    """``field, value, rationale`` rows, plus the file each was written in if the scenario
+    extends another."""
+    if where is None:
+        return _Table(("field", "value", "rationale"), tuple(rows))
+    return _Table(
+        ("field", "value", "rationale", "written in"),
+        tuple((*row, where(row[0])) for row in rows),
+    )
+
+
+def _assumption_table(node: Any, path: str, where: _Where = None) -> _Table:
+    return _rows_table(_assumption_rows(node, path), where)
 
 
 def _doc_line(obj: Any) -> str | None:
@@ -299,11 +321,18 @@ def _effects(event: BaseModel) -> str:
 
 def _assumptions(result: RunResult) -> list[_Block]:
     scenario = result.scenario
+    where = _where(result)
+    written = (
+        " The last column names the file that wrote each value: this scenario's, or a base "
+        "it inherits from."
+        if where is not None
+        else ""
+    )
     blocks: list[_Block] = [
         _Para(
             "Every input of the scenario, by its field path in the scenario file "
             f"({result.loaded.path.name}, after extends), with its value or distribution "
-            "and the reason given for it."
+            f"and the reason given for it.{written}"
         )
     ]
     settings: list[tuple[str, str, str]] = []
@@ -322,16 +351,16 @@ def _assumptions(result: RunResult) -> list[_Block]:
     if settings:
         blocks += [
             _Heading("Scenario"),
-            _Table(("field", "value", "rationale"), tuple(settings)),
+            _rows_table(settings, where),
         ]
     for key, value in nested:
         blocks.append(_Heading(key))
         if key == "correlations":
             blocks += _repair_note(result)
         if isinstance(value, dict):
-            blocks += _collection(key, value)
+            blocks += _collection(key, value, where)
         else:
-            blocks += _item_blocks(value, key, describe=True)
+            blocks += _item_blocks(value, key, describe=True, where=where)
     return blocks
 
 
@@ -352,7 +381,7 @@ def _repair_note(result: RunResult) -> list[_Block]:
     ]
 
 
-def _item_blocks(item: Any, path: str, describe: bool) -> list[_Block]:
+def _item_blocks(item: Any, path: str, describe: bool, where: _Where = None) -> list[_Block]:
     """A model's docstring (``describe``), its own rationale and its assumptions table."""
     blocks: list[_Block] = []
     doc = _doc_line(item) if describe else None
@@ -361,11 +390,11 @@ def _item_blocks(item: Any, path: str, describe: bool) -> list[_Block]:
     rationale = getattr(item, "rationale", None)
     if isinstance(rationale, str) and not _is_quantity(item):
         blocks.append(_Para(f"Rationale: {rationale}"))
-    blocks.append(_assumption_table(item, path))
+    blocks.append(_assumption_table(item, path, where))
     return blocks
 
 
-def _collection(key: str, items: dict[str, Any]) -> list[_Block]:
+def _collection(key: str, items: dict[str, Any], where: _Where = None) -> list[_Block]:
     """Assumptions of a named collection (``events``, ``offsets``, ``assets``)."""
     if not items:
         return [_Para(f"No {key} in this scenario.")]
@@ -379,7 +408,7 @@ def _collection(key: str, items: dict[str, Any]) -> list[_Block]:
         path = _join(key, name)
         label = getattr(item, "label", None)
         blocks.append(_Heading(f"{path} — {label}" if isinstance(label, str) else path, 4))
-        blocks += _item_blocks(item, path, describe=False)
+        blocks += _item_blocks(item, path, describe=False, where=where)
     return blocks
 
 
@@ -650,11 +679,11 @@ def _events(result: RunResult) -> list[_Block]:
     rows = []
     for r in event_rows(result):
         name = str(r[1])
-        p_in, freq, se, cond, cond_se, within = (float(x) for x in r[2:8])  # type: ignore[arg-type]
+        freq, se, cond, cond_se, within = (float(x) for x in r[3:8])  # type: ignore[arg-type]
         rows.append(
             (
                 name,
-                format_number(p_in),
+                input_probability(result, name),
                 _conditions(events[name]),
                 _pm(cond, cond_se, PROBABILITY_DIGITS)
                 if not math.isnan(cond)

@@ -71,10 +71,19 @@ def _se(p: float, n: int) -> float:
     return math.sqrt(p * (1.0 - p) / n) if n > 0 else float("nan")
 
 
+def input_probability(result: RunResult, event: str) -> str:
+    """An event's input probability for a table: the value, or the mean of its
+    distribution marked ``(mean)`` (what its conditional frequency should match)."""
+    probability = result.scenario.events[event].probability
+    text = format_number(probability.mean())
+    return text if probability.dist == "fixed" else f"{text} (mean)"
+
+
 def event_rows(result: RunResult) -> list[tuple[object, ...]]:
     """Rows of ``events.csv`` in :data:`EVENT_COLUMNS` order.
 
-    ``probability_input`` is the event's probability given its conditions;
+    ``probability_input`` is the event's probability given its conditions (the mean of its
+    distribution if it has one: the frequency to expect over all paths);
     ``frequency_simulated`` is the share of all paths on which it happened, and
     ``conditional_frequency`` the share of paths whose conditions held — the one to
     compare with the input.
@@ -299,7 +308,7 @@ def summary_markdown(result: RunResult) -> str:
                 [
                     [
                         str(r[1]),
-                        format_number(float(r[2])),  # type: ignore[arg-type]
+                        input_probability(result, str(r[1])),
                         format_stat(float(r[5]), float(r[6]), PROBABILITY_DIGITS),  # type: ignore[arg-type]
                         format_stat(float(r[3]), float(r[4]), PROBABILITY_DIGITS),  # type: ignore[arg-type]
                         f"{float(r[7]):.4f}",  # type: ignore[arg-type]
