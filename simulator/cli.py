@@ -29,6 +29,7 @@ from rich.text import Text
 
 from simulator import __version__, cli_errors
 from simulator.cli_errors import (
+    VALIDATE_HINT,
     handle_errors,
     ignore_further_interrupts,
     interrupted_by,
@@ -582,6 +583,10 @@ def _distinct_labels(paths: list[Path]) -> list[str]:
     raise AssertionError("distinct paths have distinct ends")
 
 
+#: Problems ``sim validate`` lists per file; the rest are counted.
+MAX_LISTED = 50
+
+
 @app.command("validate")
 def validate_cmd(
     files: Annotated[
@@ -600,8 +605,13 @@ def validate_cmd(
         try:
             summary, item = _validate_one(f)
         except ScenarioError as exc:
-            # Every problem found, each on its own line (sim run shows the first).
-            checked.append((f, [str(p) for p in exc.problems()], None))
+            # Every problem found, each on its own line (sim run shows the first), up to
+            # MAX_LISTED: a file with thousands is better fixed from the first ones.
+            listed = [str(p) for p in exc.problems()[:MAX_LISTED]]
+            if len(exc.also) >= MAX_LISTED:
+                n = len(exc.also) + 1 - MAX_LISTED
+                listed.append(f"{exc.file}: {n:,} more problem{'s' if n > 1 else ''} not listed")
+            checked.append((f, listed, None))
             continue
         checked.append((f, summary, item))
     scenarios = [item for _, _, item in checked if isinstance(item, LoadedScenario)]
@@ -680,7 +690,7 @@ def list_cmd(
             skipped += 1  # portfolios may sit beside the scenarios
             continue
         except ScenarioError as exc:
-            bad.append(str(exc))
+            bad.append(exc.format(VALIDATE_HINT))
             continue
         rows.append((f.name, s.name, str(s.as_of), _first_sentence(s.description)))
     if rows or bad:

@@ -60,13 +60,17 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
+#: Added to the count of further problems in a scenario or portfolio file.
+VALIDATE_HINT = "; sim validate lists them all"
+
+
 @contextlib.contextmanager
 def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Iterator[None]:
     """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes."""
     try:
         yield
     except ScenarioError as exc:
-        _say(f"Error: {exc.format('; sim validate lists them all')}")
+        _say(f"Error: {exc.format(VALIDATE_HINT)}")
         raise typer.Exit(exc.exit_code) from None
     except SimulatorError as exc:
         _say(f"Error: {exc}")

@@ -15,7 +15,7 @@ import difflib
 import hashlib
 import re
 import reprlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -840,9 +840,9 @@ class LoadedScenario(BaseModel):
 
     def written_in(self, field: str) -> Path:
         """The file that wrote ``field`` (a dotted key path, e.g. ``events.flare_up.timing``):
-        this file or a base it extends. A path not written in any file (a default, or the
-        name taken from the file's stem) belongs to this file; inside a mapping written
-        whole, a key belongs to the file that wrote the mapping."""
+        this file or a base it extends. A path not written in any file (a default) belongs
+        to the file that wrote its nearest written parent (a default inside an inherited
+        offset is the base's), or to this file if none (the name taken from the stem)."""
         parts = field.split(".")
         for end in range(len(parts), 0, -1):
             found = self.origins.get(".".join(parts[:end]))
@@ -962,7 +962,10 @@ def _model_at(loc: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | 
         current = _step(current, part)
         if current is None:
             return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    for cand in _candidates(current):  # a model, or a model | None
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
 
 
 def _candidates(tp: Any) -> Iterator[Any]:
@@ -1021,8 +1024,6 @@ def _error_message(err: Any, loc: tuple[Any, ...], root: type[BaseModel]) -> str
         listing = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return f"unknown field{hint}{listing}"
     value = err.get("input")
-    if value is None and kind.endswith("_type"):
-        return _NULL_REQUIRED
     if kind == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
@@ -1063,7 +1064,8 @@ def validation_error(
     fallback_file: Path,
     root: type[BaseModel],
 ) -> ScenarioError:
-    """Turn pydantic's first error into a :class:`ScenarioError` with file, field and line.
+    """Turn pydantic's errors into a :class:`ScenarioError` with file, field and line: the
+    first problem, with the others in :attr:`~ScenarioError.also`.
 
     ``origin`` maps key paths to ``(file, line)`` (from :func:`read_yaml`); ``root`` is the
     model that validated ``data`` (used to list the allowed keys of a mapping).
@@ -1083,7 +1085,8 @@ def _to_scenario_error(
     root: type[BaseModel] = Scenario,
 ) -> ScenarioError:
     problems: list[ScenarioError] = []
-    for loc, message in _problems(exc.errors(), data, root):
+    seen: set[str] = set()
+    for loc, message in _problems(exc.errors(), data, root, src):
         file, line = src.locate(loc)
         problem = ScenarioError(
             message,
@@ -1091,8 +1094,13 @@ def _to_scenario_error(
             field=".".join(str(p) for p in loc) or "(top level)",
             line=line,
         )
-        if problem.format() not in {p.format() for p in problems}:
+        text = problem.format()
+        if text not in seen:
+            seen.add(text)
             problems.append(problem)
+    # In the order of the files (as first met) and, within each, of the lines.
+    files = list(dict.fromkeys(p.file for p in problems))
+    problems.sort(key=lambda p: (files.index(p.file), p.line or 0))
     first = problems[0]
     return ScenarioError(
         first.message, file=first.file, field=first.field, line=first.line, also=problems[1:]
@@ -1100,27 +1108,32 @@ def _to_scenario_error(
 
 
 def _problems(
-    errors: list[Any], data: Any, root: type[BaseModel]
+    errors: list[Any], data: Any, root: type[BaseModel], src: _Source | None = None
 ) -> list[tuple[tuple[Any, ...], str]]:
-    """pydantic's errors as ``(location in the file, message)``, in pydantic's order.
+    """pydantic's errors as ``(location in the file, message)``.
 
-    A misspelt key shows as "missing" plus "unknown" beside it: only the unknown one is
-    kept, since its message suggests the right spelling. Several fields missing from one
-    mapping are one problem, located at the mapping.
+    A misspelt key shows as "missing" plus "unknown" beside it: the missing field is
+    dropped when an unknown key of the same mapping is spelt like it, since the unknown
+    key's message suggests the right spelling. Several fields missing from one mapping are
+    one problem, located at the mapping.
     """
-    unknown_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for e in errors:
+        if e["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(e["loc"][:-1]), []).append(str(e["loc"][-1]))
     missing: dict[tuple[Any, ...], list[str]] = {}
     out: list[tuple[tuple[Any, ...], Any]] = []
     for err in errors:
         raw_loc = tuple(err["loc"])
         if err["type"] == "missing":
-            if raw_loc[:-1] in unknown_parents:
+            name = str(raw_loc[-1])
+            if difflib.get_close_matches(name, unknown.get(raw_loc[:-1], []), n=1):
                 continue
             parent = _clean_loc(raw_loc[:-1], data)
             if parent not in missing:
                 missing[parent] = []
                 out.append((parent, missing[parent]))
-            missing[parent].append(str(raw_loc[-1]))
+            missing[parent].append(name)
             continue
         ctx_error = err.get("ctx", {}).get("error")
         if isinstance(ctx_error, _FieldError):
@@ -1128,19 +1141,29 @@ def _problems(
             out.append((loc, ctx_error.message))
             continue
         loc = _clean_loc(raw_loc, data)
-        if err["type"] in _TAG_KEYS:
+        if err.get("input", ...) is None and (
+            err["type"] in _TAG_KEYS or err["type"].endswith("_type")
+        ):
+            message = _null_problem(loc, root)
+        elif err["type"] in _TAG_KEYS:
             loc, message = _tag_problem(err, loc)
         else:
             message = _error_message(err, loc, root)
         out.append((loc, message))
     return [
-        (loc, message) if isinstance(message, str) else _missing_problem(loc, message, data, root)
+        (loc, message)
+        if isinstance(message, str)
+        else _missing_problem(loc, message, data, root, src)
         for loc, message in out
     ]
 
 
 def _missing_problem(
-    parent: tuple[Any, ...], fields: list[str], data: Any, root: type[BaseModel]
+    parent: tuple[Any, ...],
+    fields: list[str],
+    data: Any,
+    root: type[BaseModel],
+    src: _Source | None = None,
 ) -> tuple[tuple[Any, ...], str]:
     """One problem for the required ``fields`` missing from the mapping at ``parent``."""
     if fields == ["unit"]:
@@ -1154,32 +1177,77 @@ def _missing_problem(
         loc, message = (*parent, fields[0]), "required field is missing"
     else:
         loc, message = parent, "required fields are missing: " + ", ".join(fields)
-    # A new entry that lacks required fields may be a misspelt override of an inherited one.
-    if len(parent) == 2 and parent[0] in {"events", "offsets", "assets"}:
+    # A new entry that lacks required fields may be a misspelt override of one inherited
+    # from a base file (not of one defined beside it).
+    if src is not None and len(parent) == 2 and parent[0] in {"events", "offsets", "assets"}:
         section = data.get(parent[0]) if isinstance(data, dict) else None
-        others = [str(k) for k in section if k != parent[1]] if isinstance(section, dict) else []
-        guess = difflib.get_close_matches(str(parent[1]), others, n=1)
+        here = src.origin.get(parent, (None, None))[0]
+        inherited = [
+            str(k)
+            for k in (section if isinstance(section, dict) else {})
+            if k != parent[1] and src.origin.get((parent[0], k), (here, None))[0] != here
+        ]
+        guess = difflib.get_close_matches(str(parent[1]), inherited, n=1)
         if guess:
-            message += f"; if this was meant to change '{guess[0]}', check the spelling"
+            message += (
+                f"; if this was meant to change the inherited '{guess[0]}', check the spelling"
+            )
     return loc, message
 
 
-def _expected_unit(loc: tuple[Any, ...], root: type[BaseModel]) -> str | None:
-    """The unit the quantity field at ``loc`` must carry, if the schema says."""
-    if not loc:
-        return None
-    model = _model_at(loc[:-1], root)
-    field = model.model_fields.get(str(loc[-1])) if model is not None else None
-    if field is None:
-        return None
-    for meta in field.metadata:
+def _unit_in(tp: Any) -> str | None:
+    """The unit a quantity type (``Annotated`` by :func:`~simulator.quantities.quantity`,
+    possibly in a union with ``None``) requires."""
+    if get_origin(tp) is Annotated:
+        args = get_args(tp)
+        return _unit_in_metadata(args[1:]) or _unit_in(args[0])
+    if get_origin(tp) is Union or type(tp).__name__ == "UnionType":
+        for arg in get_args(tp):
+            unit = _unit_in(arg)
+            if unit is not None:
+                return unit
+    return None
+
+
+def _unit_in_metadata(metadata: Sequence[Any]) -> str | None:
+    for meta in metadata:
         unit = getattr(getattr(meta, "func", None), "unit", None)
         if isinstance(unit, str):
             return unit
     return None
 
 
-_NULL_REQUIRED = "cannot be null: the field is required"
+def _expected_unit(loc: tuple[Any, ...], root: type[BaseModel]) -> str | None:
+    """The unit the quantity at ``loc`` must carry, if the schema says (a model's field,
+    optional or not, or a value of a mapping such as ``impaired_by``)."""
+    if not loc:
+        return None
+    parent: Any = root
+    for part in loc[:-1]:
+        parent = _step(parent, part)
+        if parent is None:
+            return None
+    for cand in _candidates(parent):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            field = cand.model_fields.get(str(loc[-1]))
+            if field is not None:
+                return _unit_in_metadata(field.metadata) or _unit_in(field.annotation)
+        elif get_origin(cand) is dict:
+            return _unit_in(get_args(cand)[1])
+    return None
+
+
+def _null_problem(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
+    """The message for ``null`` where a value is needed: a required field, or one that
+    takes its default only when left out."""
+    if loc and isinstance(loc[-1], int):
+        return "cannot be null: a list item needs a value"
+    model = _model_at(loc[:-1], root) if loc else None
+    field = model.model_fields.get(str(loc[-1])) if model is not None else None
+    if field is not None and field.is_required():
+        return "cannot be null: the field is required"
+    return "cannot be null here: leave the key out (null removes only a whole inherited entry)"
+
 
 _TAG_KEYS = {"quantity": "dist", "unknown_model": "model", "unknown_shape": "shape"}
 
@@ -1191,14 +1259,25 @@ def _tag_problem(err: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
     msg = str(err["msg"])
     choices = list(QUANTITY_DISTS) if key == "dist" else re.findall(r"'([a-z_]+)'", msg)
     given = err.get("input")
-    if given is None:
-        return loc, _NULL_REQUIRED
-    if isinstance(given, dict) and key in given and str(given[key]) not in choices:
-        name = str(given[key])
-        guess = difflib.get_close_matches(name, choices, n=1)
+    if key != "dist" and not isinstance(given, dict):
+        return loc, (
+            f"expected a mapping with '{key}:' ({', '.join(choices)}) and its parameters, "
+            f"got {_shown(given)}"
+        )
+    if isinstance(given, dict) and key in given and given[key] not in choices:
+        name = given[key]
+        if name is None:
+            return (*loc, key), f"{key} cannot be null (one of {', '.join(choices)})"
+        guess = difflib.get_close_matches(str(name), choices, n=1) if isinstance(name, str) else []
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
-        return (*loc, key), f"unknown {key} '{name}'{hint} (one of {', '.join(choices)})"
+        return (*loc, key), f"unknown {key} {_shown(name)}{hint} (one of {', '.join(choices)})"
     return loc, msg
+
+
+def _shown(value: Any) -> str:
+    """A value from the file for a message: its repr, at most 60 characters."""
+    shown = reprlib.repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

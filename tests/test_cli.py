@@ -475,6 +475,24 @@ def test_list_reports_bad_files(runner: Any, write_scenario: Any, tmp_path: Path
     assert only_line(result.stderr).startswith(f"Error: {bad}:")
 
 
+def test_list_and_validate_with_many_problems(
+    runner: Any, write_scenario: Any, tmp_path: Path
+) -> None:
+    """sim list counts a file's further problems and says where to see them; sim validate
+    lists the first 50 and counts the rest."""
+    pairs = {f"a{i}/b{i}": 2.0 for i in range(60)}
+    bad = write_scenario({"correlations": {"rationale": "many", "pairs": pairs}}, name="bad.yaml")
+    result = invoke(runner, "list", tmp_path)
+    assert result.exit_code == 2
+    assert only_line(result.stderr).endswith("(+60 more problems; sim validate lists them all)")
+    result = invoke(runner, "validate", bad)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 51
+    assert all(line.startswith(f"Error: {bad}:") for line in lines)
+    assert lines[-1] == f"Error: {bad}: 11 more problems not listed"
+
+
 def test_list_not_a_directory(runner: Any, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = invoke(runner, "list", missing)

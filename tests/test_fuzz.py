@@ -689,7 +689,7 @@ def test_validate_binary_garbage(data: bytes, prefix: bytes) -> None:
     CASES["validate_binary"] += 1
     path = fresh()
     path.write_bytes(blob)
-    check_cli(invoke("validate", path), [path], several=True)
+    check_cli(invoke("validate", path), [path])
 
 
 def billion_laughs(levels: int, width: int, merge: bool) -> str:
@@ -1367,7 +1367,7 @@ def test_python_tags_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         path = tmp_path / "s.yaml"
         path.write_text(MINIMAL_TEXT + snippet, encoding="utf-8")
         result = invoke("validate", path)
-        check_cli(result, [path], several=True)
+        check_cli(result, [path])
         assert result.exit_code == 2
         assert "tags that build Python objects are not allowed" in result.stderr or (
             "!!python" not in snippet
@@ -1383,7 +1383,7 @@ def test_billion_laughs_is_rejected_quickly(tmp_path: Path) -> None:
         path.write_text(billion_laughs(12, 12, merge), encoding="utf-8")
         t0 = time.perf_counter()
         result = invoke("validate", path)
-        check_cli(result, [path], several=True)
+        check_cli(result, [path])
         assert result.exit_code == 2
         assert "document too large" in result.stderr
         assert time.perf_counter() - t0 < 10
@@ -1421,7 +1421,7 @@ MINIMAL_LINES = dump(minimal_doc())
 )
 def test_regression_yaml_constructor_errors_escape(tmp_path: Path, text: str) -> None:
     path, result = _validate_text(tmp_path, text)
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
     assert result.exit_code == 2
 
 
@@ -1447,7 +1447,7 @@ def test_regression_portfolio_position_name_with_a_line_break(tmp_path: Path) ->
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\ufffe"])
 def test_regression_forbidden_character_message_has_two_lines(tmp_path: Path, char: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + f"x: a{char}b\n")
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
 
 
 @pytest.mark.parametrize(
@@ -1459,20 +1459,20 @@ def test_regression_forbidden_character_message_has_two_lines(tmp_path: Path, ch
 )
 def test_regression_line_breaks_echoed_into_message(tmp_path: Path, snippet: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + snippet)
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
 
 
 def test_regression_line_break_in_unit(tmp_path: Path) -> None:
     doc = minimal_doc()
     doc["oil"]["spot"]["unit"] = "USD\nbbl"
     path, result = _validate_text(tmp_path, dump(doc))
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
 
 
 @pytest.mark.parametrize("parent", ["a\\0b", "x" * 5000], ids=["nul", "too-long"])
 def test_regression_extends_odd_names(tmp_path: Path, parent: str) -> None:
     path, result = _validate_text(tmp_path, MINIMAL_LINES + f'extends: "{parent}"\n')
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
     assert result.exit_code == 2
 
 
@@ -1530,7 +1530,7 @@ def test_regression_symlink_loop(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.symlink_to(path)
     result = invoke("validate", path)
-    check_cli(result, [path], several=True)
+    check_cli(result, [path])
     assert result.exit_code == 2
 
 

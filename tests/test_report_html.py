@@ -345,7 +345,9 @@ def test_assumptions_name_the_file_of_each_value_when_a_scenario_extends(tmp_pat
         "description: the child\n"
         "events:\n"
         "  outage:\n"
-        "    probability: {value: 0.25, unit: probability, rationale: changed here}\n",
+        "    probability: {value: 0.25, unit: probability, rationale: changed here}\n"
+        "  talks_fail:\n"
+        "    probability: {dist: beta, a: 1, b: 1, unit: probability, rationale: unsure}\n",
         encoding="utf-8",
     )
     result = run(load_scenario(child), RunConfig(paths=1000, seed=7))
@@ -360,6 +362,10 @@ def test_assumptions_name_the_file_of_each_value_when_a_scenario_extends(tmp_pat
     assert "| events.outage.supply.change | triangular(-2, -1, -0.5) mb/d |" in rows
     change = next(line for line in rows.splitlines() if "| events.outage.supply.change |" in line)
     assert change.endswith("| base.yaml |")
+    # A drawn probability is shown as its mean, and said to be one.
+    events = html_text.split("<h2>Events</h2>")[1].split("<h2>")[0]
+    assert ">0.5 (mean)</td>" in events
+    assert ">0.25</td>" in events
     # One file: no column.
     (tmp_path / "plain").mkdir()
     plain = _make_report(tmp_path / "plain", _doc(), 1000, portfolio=False)

@@ -441,17 +441,23 @@ def test_missing_unit_names_the_unit_of_the_field(write_scenario: Any) -> None:
     assert unit.message == "missing unit: this quantity is in 'multiplier'"
 
 
-def test_an_incomplete_entry_near_an_existing_name_suggests_it(write_scenario: Any) -> None:
-    """A misspelt override in a child file reads as a new entry missing its fields."""
+def test_an_incomplete_entry_near_an_inherited_name_suggests_it(
+    write_scenario: Any, base_file: Path
+) -> None:
+    """A misspelt override in a child file reads as a new entry missing its fields; a name
+    defined beside it in the same file is no such suggestion."""
     path = write_scenario(
-        {"events": {"flare": event(), "flarr": {"rationale": "a misspelt override"}}}
+        name="child.yaml",
+        text=child_text("description: d\nevents:\n  shokc:\n    rationale: a misspelt override\n"),
     )
     err = error_of(path)
-    assert (err.field, err.line) == ("events.flarr", line_of(path, "flarr:"))
+    assert (err.field, err.line) == ("events.shokc", line_of(path, "shokc:"))
     assert err.message == (
-        "required fields are missing: probability, timing; if this was meant to change "
-        "'flare', check the spelling"
+        "required fields are missing: probability, timing; if this was meant to change the "
+        "inherited 'shock', check the spelling"
     )
+    path = write_scenario({"events": {"flare": event(), "flarr": {"rationale": "a new one"}}})
+    assert error_of(path).message == "required fields are missing: probability, timing"
 
 
 def test_null_on_a_required_field_says_so(write_scenario: Any, base_file: Path) -> None:
@@ -465,6 +471,60 @@ def test_null_on_a_required_field_says_so(write_scenario: Any, base_file: Path) 
         assert (err.file, err.field) == (str(path), f"events.calm.{field}")
         assert err.line == line_of(path, f"{field}: null")
         assert err.message == "cannot be null: the field is required"
+
+
+def test_null_on_a_field_with_a_default_says_to_leave_it_out(write_scenario: Any) -> None:
+    path = write_scenario({"horizon_days": None, "report_horizons_days": [5, None]})
+    problems = error_of(path).problems()
+    assert [(p.field, p.message) for p in problems] == [
+        (
+            "horizon_days",
+            "cannot be null here: leave the key out (null removes only a whole inherited entry)",
+        ),
+        ("report_horizons_days.1", "cannot be null: a list item needs a value"),
+    ]
+
+
+def test_a_misspelt_key_hides_only_the_field_it_misspells(write_scenario: Any) -> None:
+    doc = event()
+    doc["probabilty"] = doc.pop("probability")
+    del doc["timing"]
+    path = write_scenario({"events": {"e": doc}})
+    problems = error_of(path).problems()
+    assert {(p.field, p.message.split(";")[0]) for p in problems} == {
+        ("events.e.probabilty", "unknown field"),
+        ("events.e.timing", "required field is missing"),
+    }
+    # In file order: the missing field is located at its mapping, above the misspelt key.
+    assert [p.line for p in problems] == sorted(p.line or 0 for p in problems)
+
+
+def test_a_model_given_as_text_asks_for_a_mapping(write_scenario: Any) -> None:
+    path = write_scenario({"oil": {"regimes": "markov"}})
+    err = error_of(path)
+    assert err.field == "oil.regimes"
+    assert err.message == (
+        "expected a mapping with 'model:' (none, markov) and its parameters, got 'markov'"
+    )
+
+
+def test_missing_unit_of_an_optional_quantity_and_of_a_mapping_value(
+    write_scenario: Any,
+) -> None:
+    spare = {
+        "rationale": "spare capacity",
+        "capacity": q(2, "mb/d"),
+        "response_fraction": q(0.5, "fraction"),
+        "lag": q(5, "trading days"),
+        "trigger": {"value": 1.0, "rationale": "large losses only"},
+        "impaired_by": {"e": {"value": 0.5, "rationale": "half is left"}},
+    }
+    path = write_scenario({"events": {"e": event()}, "offsets": {"spare": spare}})
+    problems = {p.field: p.message for p in error_of(path).problems()}
+    assert problems == {
+        "offsets.spare.trigger.unit": "missing unit: this quantity is in 'mb/d'",
+        "offsets.spare.impaired_by.e.unit": "missing unit: this quantity is in 'fraction'",
+    }
 
 
 def test_every_problem_is_kept_and_counted(write_scenario: Any) -> None:
