@@ -916,15 +916,7 @@ def _resolve(path: Path, stack: list[Path], src: _Source, files: list[Path]) -> 
 
 
 _UNION_TAGS = {
-    "fixed",
-    "normal",
-    "lognormal",
-    "triangular",
-    "uniform",
-    "beta",
-    "discrete",
-    "student_t",
-    "laplace",
+    *QUANTITY_DISTS,
     "step",
     "ramp",
     "decay",
