@@ -562,6 +562,22 @@ class _Source:
         return None, None
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _key_of(node: yaml.Node) -> Any:
+    """A mapping key as the loaded document holds it: ``1:`` is the integer 1 and ``yes:``
+    the boolean True, so that errors about such keys find their line."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if node.tag == _STR_TAG:
+        return node.value
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return node.value
+
+
 def _walk(
     node: yaml.Node,
     path: tuple[Any, ...],
@@ -584,7 +600,7 @@ def _walk(
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            key = _key_of(key_node)
             line = key_node.start_mark.line + 1
             if key == "<<":
                 # Merge keys: count what they bring against the budget (alias bombs hide
@@ -927,14 +943,30 @@ _UNION_TAGS = {
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
+_ABSENT = object()
+
+
+def _file_key(node: dict[Any, Any], part: Any) -> Any:
+    """The key of ``node`` that pydantic's location ``part`` names, as the file has it.
+
+    Pydantic writes a key that is not text as an int (``1`` also for ``True``) or as its
+    ``str()`` (``'2.5'``, ``'None'``); text keys are matched first.
+    """
+    if isinstance(part, str) and part in node:
+        return part
+    found = [k for k in node if not isinstance(k, str) and (k == part or str(k) == part)]
+    return next((k for k in found if type(k) is type(part)), found[0] if found else _ABSENT)
+
+
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
     """Drop the union tags pydantic inserts into locations (they are not keys in the file)."""
     out: list[Any] = []
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
+        if isinstance(node, dict) and (key := _file_key(node, part)) is not _ABSENT:
+            out.append(key)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
         elif isinstance(part, str) and (
@@ -1113,10 +1145,27 @@ def _problems(
     for e in errors:
         if e["type"] == "extra_forbidden":
             unknown.setdefault(tuple(e["loc"][:-1]), []).append(str(e["loc"][-1]))
+    # A key that is not text (``1:``, ``yes:``): one problem for it, none for its contents.
+    bad_keys = {
+        tuple(e["loc"][:-1]) if e["loc"][-1:] == ("[key]",) else tuple(e["loc"])
+        for e in errors
+        if e["loc"][-1:] == ("[key]",) or e["type"] == "invalid_key"
+    }
     missing: dict[tuple[Any, ...], list[str]] = {}
     out: list[tuple[tuple[Any, ...], Any]] = []
     for err in errors:
         raw_loc = tuple(err["loc"])
+        if raw_loc[-1:] == ("[key]",) or err["type"] == "invalid_key":
+            loc = _clean_loc(raw_loc, data)
+            key = loc[-1] if loc else None
+            if isinstance(key, bool):
+                why = f"{key}, a boolean (YAML reads unquoted yes/no/on/off that way): quote it"
+            else:
+                why = "null" if key is None else f"the number {key}"
+            out.append((loc, f"a name or key must be text, got {why}"))
+            continue
+        if any(raw_loc[: len(b)] == b for b in bad_keys):
+            continue
         if err["type"] == "missing":
             name = str(raw_loc[-1])
             if difflib.get_close_matches(name, unknown.get(raw_loc[:-1], []), n=1):

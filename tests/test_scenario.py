@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DELETE, SCENARIOS, asset, event, q, scenario_doc
+from conftest import DELETE, SCENARIOS, asset, event, minimal_doc, q, scenario_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -430,6 +430,40 @@ def test_tabs_in_yaml_say_to_indent_with_spaces(tmp_path: Path) -> None:
         "YAML error: found character '\\t' that cannot start any token (YAML indents with "
         "spaces, not tabs)"
     )
+
+
+def test_a_key_that_is_not_text_is_one_problem_at_its_own_line(write_scenario: Any) -> None:
+    """YAML reads ``3:``, ``2.5:``, ``yes:`` and ``null:`` as a number, a boolean or null:
+    each such key is one problem, located at its own line (a boolean: quote it); the
+    (here invalid) contents under it are not reported as well."""
+    path = write_scenario(
+        text=yaml.safe_dump(minimal_doc(), sort_keys=False)
+        + "events:\n"
+        + "  3: {probability: 7}\n"
+        + "  yes: {probability: 7}\n"
+        + "  2.5: {probability: 7}\n"
+        + "  null: {probability: 7}\n"
+    )
+    problems = error_of(path).problems()
+    assert [(p.field, p.line, p.message) for p in problems] == [
+        ("events.3", line_of(path, "3:"), "a name or key must be text, got the number 3"),
+        (
+            "events.True",
+            line_of(path, "yes:"),
+            "a name or key must be text, got True, a boolean (YAML reads unquoted yes/no/on/off "
+            "that way): quote it",
+        ),
+        (
+            "events.2.5",
+            line_of(path, "2.5:"),
+            "a name or key must be text, got the number 2.5",
+        ),
+        (
+            "events.None",
+            line_of(path, "null:"),
+            "a name or key must be text, got null",
+        ),
+    ]
 
 
 def test_missing_unit_names_the_unit_of_the_field(write_scenario: Any) -> None:
