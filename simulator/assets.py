@@ -314,7 +314,7 @@ def simulate_assets(
         values, counts = np.unique(ratio, return_counts=True)
         common = float(values[np.argmax(counts)])
         regime = np.where(stressed, common, 1.0) if common != 1.0 else None
-        noise_model.draw_into(rng, noise, regime)
+        factor = noise_model.draw_factored(rng, noise, regime)
         cumulative, total, cross, extreme, sums = kernels.combine_assets(
             noise,
             calm[:, None] * chol,
@@ -326,6 +326,7 @@ def simulate_assets(
             loads[:3, :, 0].T,
             loads[3, :, 0],
             oil_log if oil_log is not None else np.zeros_like(event_log),
+            factor,
         )
         moments = (
             CrossMoments(n * n_steps, total, cross).with_paths(sums)

@@ -23,10 +23,14 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
 * :func:`ou_paths` runs the short-term factor alone (Ornstein-Uhlenbeck with regimes and
   jumps) from its unit shocks in one pass;
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
+* :func:`markov_regimes` runs the calm/stressed chain of every path with the days events
+  force, where numpy takes a Python loop over days;
 * :func:`histogram_days` counts path values on chosen days into the fixed grid of
   :class:`~simulator.reduce.Histogram` without gathering them first;
-* :func:`t_mixing` turns normals into multivariate Student-t shocks with their gamma
-  mixing variables (and a regime scale) in one pass over the shocks;
+* :func:`t_factors` draws the gamma mixing variables of multivariate Student-t shocks
+  (numpy's own numbers, in the compiled form too) and returns each path and day's factor,
+  with a regime scale folded in; :func:`t_mixing` applies them to normals in place, and
+  :func:`combine_assets` as it reads its shocks;
 * :func:`standard_normal` fills an array with the generator's standard normals: the very
   numbers ``Generator.standard_normal`` gives (numba runs numpy's ziggurat on the same bit
   generator state), about 1.25 times numpy's own fill rate on the machine measured.
@@ -50,11 +54,13 @@ __all__ = [
     "compiled",
     "event_effects",
     "histogram_days",
+    "markov_regimes",
     "offset_response",
     "oil_paths",
     "ou_paths",
     "path_sums",
     "standard_normal",
+    "t_factors",
     "t_mixing",
     "warm_up",
 ]
@@ -146,6 +152,7 @@ def reference_combine_assets(
     loadings: np.ndarray,
     drift: np.ndarray,
     oil_log: np.ndarray,
+    factor: np.ndarray,
     paths: np.ndarray,
     total: np.ndarray,
     cross: np.ndarray,
@@ -154,64 +161,99 @@ def reference_combine_assets(
 ) -> None:
     # One path at a time, days innermost (contiguous, so the loops vectorise): row 0 of
     # ``move`` is Brent's daily log move, rows 1..k the assets'. ``sums`` gets each
-    # path's sums and sums of products (see path_sums).
+    # path's sums and sums of products (see path_sums). The path's shocks are first
+    # multiplied by their factor (if any) into ``shock``, a few kilobytes that stay in
+    # cache, rather than in a pass of their own over the block.
     k, n, n_steps = noise.shape
     move = np.empty((k + 1, n_steps))
     residual = np.empty(n_steps)
+    shock = np.empty((k, n_steps))
+    drive = np.empty((4, n_steps))  # ordinary shock, event and risk-off changes, stressed
+    mixed = factor.shape[0] > 0
     total[:] = 0.0
     cross[:, :] = 0.0
     extreme[:] = 0.0
     for i in range(n):
+        for b in range(k):
+            if mixed:
+                for t in range(n_steps):
+                    shock[b, t] = noise[b, i, t] * factor[i, t]
+            else:
+                for t in range(n_steps):
+                    shock[b, t] = noise[b, i, t]
         for t in range(n_steps):
             move[0, t] = oil_log[i, t + 1] - oil_log[i, t]
+            drive[0, t] = ordinary[i, t]
+            drive[1, t] = event_log[i, t + 1] - event_log[i, t]
+            drive[2, t] = risk_off[i, t + 1] - risk_off[i, t]
+            drive[3, t] = 1.0 if stressed[i, t] else 0.0
         for a in range(k):
             l_ord, l_event, l_risk, mu = loadings[a, 0], loadings[a, 1], loadings[a, 2], drift[a]
             for t in range(n_steps):
                 move[a + 1, t] = (
-                    mu
-                    + l_ord * ordinary[i, t]
-                    + l_event * (event_log[i, t + 1] - event_log[i, t])
-                    + l_risk * (risk_off[i, t + 1] - risk_off[i, t])
+                    mu + l_ord * drive[0, t] + l_event * drive[1, t] + l_risk * drive[2, t]
                 )
             residual[:] = 0.0
             for b in range(k):
                 w = weights[a, b]
                 if w != 0.0:
                     for t in range(n_steps):
-                        residual[t] += w * noise[b, i, t]
+                        residual[t] += w * shock[b, t]
             g = boost[a]
             if g != 1.0:
-                for t in range(n_steps):
-                    if stressed[i, t]:
-                        residual[t] *= g
+                for t in range(n_steps):  # a select, not a branch: it vectorises
+                    residual[t] *= g if drive[3, t] > 0.0 else 1.0
             for t in range(n_steps):
                 move[a + 1, t] += residual[t]
-            level = 0.0
-            top = extreme[a]
-            paths[a, i, 0] = 0.0
+        # The running sums are chains of dependent additions; four chains advance side by
+        # side (four series, or four products of one series with others), so that none
+        # waits on its own last addition. Each chain still adds its terms in day order,
+        # so every sum is what one chain at a time would give.
+        for a0 in range(0, k, 4):
+            a1, a2, a3 = min(a0 + 1, k - 1), min(a0 + 2, k - 1), min(a0 + 3, k - 1)
+            l0 = l1 = l2 = l3 = 0.0
+            t0 = t1 = t2 = t3 = 0.0
             for t in range(n_steps):
-                level += move[a + 1, t]
-                paths[a, i, t + 1] = level
-                size = abs(level)
-                if size > top:
-                    top = size
-                elif size != size:
+                l0 += move[a0 + 1, t]
+                l1 += move[a1 + 1, t]
+                l2 += move[a2 + 1, t]
+                l3 += move[a3 + 1, t]
+                paths[a0, i, t + 1] = l0
+                paths[a1, i, t + 1] = l1
+                paths[a2, i, t + 1] = l2
+                paths[a3, i, t + 1] = l3
+                t0 = max(t0, abs(l0))
+                t1 = max(t1, abs(l1))
+                t2 = max(t2, abs(l2))
+                t3 = max(t3, abs(l3))
+            for a, last, top in ((a0, l0, t0), (a1, l1, t1), (a2, l2, t2), (a3, l3, t3)):
+                paths[a, i, 0] = 0.0
+                if last != last:  # NaN once is NaN to the end (max() may have skipped it)
                     top = np.inf
-            extreme[a] = top
+                extreme[a] = max(extreme[a], top)
         j = k + 1
         for a in range(k + 1):
-            acc = 0.0
-            for t in range(n_steps):
-                acc += move[a, t]
-            total[a] += acc
-            sums[i, a] = acc
-            for b in range(a, k + 1):
-                acc = 0.0
+            # Products of series a with b, b + 1, b + 2 and b + 3 (the last ones repeated
+            # past the end and dropped); its own sum rides along.
+            s_a = 0.0
+            for b in range(a, k + 1, 4):
+                b1, b2, b3 = min(b + 1, k), min(b + 2, k), min(b + 3, k)
+                p0 = p1 = p2 = p3 = 0.0
                 for t in range(n_steps):
-                    acc += move[a, t] * move[b, t]
-                cross[a, b] += acc
-                sums[i, j] = acc
-                j += 1
+                    v = move[a, t]
+                    p0 += v * move[b, t]
+                    p1 += v * move[b1, t]
+                    p2 += v * move[b2, t]
+                    p3 += v * move[b3, t]
+                    if b == a:
+                        s_a += v
+                for q, p in ((b, p0), (b + 1, p1), (b + 2, p2), (b + 3, p3)):
+                    if q <= k:
+                        cross[a, q] += p
+                        sums[i, j] = p
+                        j += 1
+            total[a] += s_a
+            sums[i, a] = s_a
     for a in range(k + 1):
         for b in range(a):
             cross[a, b] = cross[b, a]
@@ -223,23 +265,69 @@ def reference_standard_normal(rng: np.random.Generator, flat: np.ndarray) -> Non
         flat[i] = rng.standard_normal()
 
 
-def reference_t_mixing(
-    out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray
+def reference_t_factors(
+    rng: np.random.Generator,
+    shape: np.ndarray,
+    c: np.ndarray,
+    scale: np.ndarray,
+    factor: np.ndarray,
 ) -> None:
-    # Per path: the day's factor sqrt(c / G) (times the scale), then every component's row
-    # of that path multiplied by it: the same operations, in the same order, as numpy.
-    k, n, n_steps = out.shape
+    # Per path and step, in C order, G ~ Gamma(shape[i]) by numpy's own method for shape > 1
+    # (Marsaglia and Tsang's, with the same squeeze and the same order of operations) from
+    # the generator's own normals and uniforms: rng.standard_gamma's numbers, bit for bit.
+    # Then the day's factor sqrt(c / G), times the scale, as numpy_t_factors takes it.
+    n, n_steps = factor.shape
     scaled = scale.shape[0] > 0
-    factor = np.empty(n_steps)
     for i in range(n):
+        b = shape[i] - 1.0 / 3.0
+        cb = 1.0 / np.sqrt(9.0 * b)
         for t in range(n_steps):
-            f = np.sqrt(c[i] / gamma[i, t])
+            while True:
+                x = rng.standard_normal()
+                v = 1.0 + cb * x
+                if v <= 0.0:
+                    continue
+                v = v * v * v
+                u = rng.random()
+                if u < 1.0 - 0.0331 * (x * x) * (x * x):
+                    break
+                if np.log(u) < 0.5 * x * x + b * (1.0 - v + np.log(v)):
+                    break
+            f = np.sqrt(c[i] / (b * v))
             if scaled:
                 f *= scale[i, t]
-            factor[t] = f
-        for a in range(k):
-            for t in range(n_steps):
-                out[a, i, t] *= factor[t]
+            factor[i, t] = f
+
+
+def reference_markov_regimes(
+    u: np.ndarray,
+    initial: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    hold: np.ndarray,
+    settle: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    # Day-major like numpy_markov_regimes (row t holds day t of every path), each path's
+    # chain advanced with the same comparisons.
+    n_steps, n = u.shape
+    settling = settle.shape[0] > 0
+    state = np.empty(n, dtype=np.bool_)
+    pending = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        state[i] = u[0, i] < initial[i]
+    for t in range(n_steps):
+        for i in range(n):
+            s = state[i]
+            if t > 0:
+                s = u[t, i] >= q[i] if s else u[t, i] < p[i]
+            if settling:
+                pend = pending[i] or settle[t, i]
+                s = s and not pend
+                pending[i] = pend and hold[t, i]
+            s = s or hold[t, i]
+            state[i] = s
+            out[t, i] = s
 
 
 def reference_histogram_days(
@@ -480,6 +568,7 @@ def numpy_combine_assets(
     loadings: np.ndarray,
     drift: np.ndarray,
     oil_log: np.ndarray,
+    factor: np.ndarray,
     paths: np.ndarray,
     total: np.ndarray,
     cross: np.ndarray,
@@ -490,7 +579,10 @@ def numpy_combine_assets(
     # Rows 0..k-1 of the drivers are the residual shocks, then oil's ordinary shock, the
     # changes of the event component and of risk-off, and ones: one matrix product.
     drivers = np.empty((k + 4, n, n_steps))
-    drivers[:k] = noise
+    if factor.shape[0] > 0:
+        np.multiply(noise, factor, out=drivers[:k])
+    else:
+        drivers[:k] = noise
     drivers[k] = ordinary
     np.subtract(event_log[:, 1:], event_log[:, :-1], out=drivers[k + 1])
     np.subtract(risk_off[:, 1:], risk_off[:, :-1], out=drivers[k + 2])
@@ -547,12 +639,46 @@ def numpy_standard_normal(rng: np.random.Generator, flat: np.ndarray) -> None:
     rng.standard_normal(out=flat)
 
 
-def numpy_t_mixing(out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray) -> None:
-    w = np.divide(c[:, None], gamma, out=gamma)  # gamma is scratch: no block-sized copy
-    np.sqrt(w, out=w)
+def numpy_t_factors(
+    rng: np.random.Generator,
+    shape: np.ndarray,
+    c: np.ndarray,
+    scale: np.ndarray,
+    factor: np.ndarray,
+) -> None:
+    n, n_steps = factor.shape
+    if np.all(shape == shape[0]):
+        rng.standard_gamma(float(shape[0]), out=factor)  # scalar shape: same numbers, faster
+    else:
+        rng.standard_gamma(np.broadcast_to(shape[:, None], (n, n_steps)), out=factor)
+    np.divide(c[:, None], factor, out=factor)
+    np.sqrt(factor, out=factor)
     if scale.shape[0] > 0:
-        w *= scale
-    out *= w
+        factor *= scale
+
+
+def numpy_markov_regimes(
+    u: np.ndarray,
+    initial: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    hold: np.ndarray,
+    settle: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    n_steps, n = u.shape
+    state = u[0] < initial
+    pending = np.zeros(n, dtype=bool)  # a calm held up by forced stress
+    for t in range(n_steps):
+        if t > 0:
+            # Leave stress with prob q, enter it with prob p.
+            state = np.where(state, u[t] >= q, u[t] < p)
+        if settle.shape[0] > 0:
+            pending |= settle[t]
+            state &= ~pending
+            pending &= hold[t]
+        state |= hold[t]
+        out[t] = state
 
 
 def numpy_histogram_days(
@@ -692,8 +818,9 @@ def _compiled() -> SimpleNamespace:
     jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(
         histogram_days=jit(reference_histogram_days),
+        markov_regimes=jit(reference_markov_regimes),
         standard_normal=jit(reference_standard_normal),
-        t_mixing=jit(reference_t_mixing),
+        t_factors=jit(reference_t_factors),
         oil_paths=jit(reference_oil_paths),
         ou_paths=jit(reference_ou_paths),
         event_effects=jit(reference_event_effects),
@@ -798,10 +925,12 @@ def combine_assets(
     loadings: np.ndarray,
     drift: np.ndarray,
     oil_log: np.ndarray,
+    factor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Asset paths from their drivers, with the daily cross moments, in one pass.
 
-    Each asset's daily move is ``weights @ noise`` (times ``boost`` on stressed days)
+    Each asset's daily move is ``weights @ (noise * factor)`` (times ``boost`` on stressed
+    days)
     plus the loadings on oil's ordinary shock and on the daily changes of ``event_log``
     and ``risk_off``, plus the drift; the moves are summed into paths.
 
@@ -826,6 +955,10 @@ def combine_assets(
         Per step, ``(k,)``.
     oil_log
         Log Brent, ``(n_paths, n_steps + 1)``, for the cross moments.
+    factor
+        Optional factor of each path and day's shocks, ``(n_paths, n_steps)``: from
+        :func:`t_factors`, for Student-t shocks. The same as passing ``noise * factor``
+        bit for bit, without a pass over ``noise`` to multiply it first.
 
     Returns
     -------
@@ -843,6 +976,8 @@ def combine_assets(
         ``(n_paths, m)`` with ``m = (k + 1) + (k + 1) (k + 2) / 2``.
     """
     k, n, n_steps = noise.shape
+    if factor is not None and factor.shape != (n, n_steps):
+        raise ValueError(f"factor must be {(n, n_steps)} for noise of {noise.shape}")
     paths = np.empty((k, n, n_steps + 1))
     total = np.empty(k + 1)
     cross = np.empty((k + 1, k + 1))
@@ -861,6 +996,7 @@ def combine_assets(
         c(loadings, dtype=np.float64),
         c(drift, dtype=np.float64),
         c(oil_log, dtype=np.float64),
+        np.zeros((0, 0)) if factor is None else c(factor, dtype=np.float64),
         paths,
         total,
         cross,
@@ -868,6 +1004,56 @@ def combine_assets(
         sums,
     )
     return paths, total, cross, extreme, sums
+
+
+def markov_regimes(
+    u: np.ndarray,
+    initial: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    hold: np.ndarray,
+    settle: np.ndarray | None = None,
+) -> np.ndarray:
+    """Run a two-state (calm/stressed) Markov chain per path, with days forced by events.
+
+    Parameters
+    ----------
+    u
+        Uniforms on [0, 1), day-major, ``(n_steps, n_paths)``: row 0 starts each chain,
+        row ``t`` moves it on day ``t``.
+    initial
+        Probability of starting stressed, ``(n_paths,)``.
+    p, q
+        Daily probabilities of entering and of leaving stress, ``(n_paths,)``.
+    hold
+        Days an event holds the chain stressed, bool ``(n_steps, n_paths)``.
+    settle
+        Days an event sets it calm (on the first day no event holds it stressed), bool
+        ``(n_steps, n_paths)``, or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Stressed or not, bool ``(n_steps, n_paths)``, day-major like the inputs.
+    """
+    n_steps, n = u.shape
+    if initial.shape != (n,) or p.shape != (n,) or q.shape != (n,) or hold.shape != u.shape:
+        raise ValueError(f"initial, p and q must be {(n,)} and hold {u.shape}")
+    if settle is not None and settle.shape != u.shape:
+        raise ValueError(f"settle must be {u.shape}")
+    out = np.empty((n_steps, n), dtype=np.bool_)
+    c = np.ascontiguousarray
+    _run(
+        "markov_regimes",
+        c(u, dtype=np.float64),
+        c(initial, dtype=np.float64),
+        c(p, dtype=np.float64),
+        c(q, dtype=np.float64),
+        c(hold, dtype=np.bool_),
+        np.zeros((0, 0), dtype=np.bool_) if settle is None else c(settle, dtype=np.bool_),
+        out,
+    )
+    return out
 
 
 def histogram_days(
@@ -1098,34 +1284,65 @@ def standard_normal(rng: np.random.Generator, out: np.ndarray) -> None:
     _run("standard_normal", rng, out.reshape(-1))
 
 
-def t_mixing(
-    out: np.ndarray, gamma: np.ndarray, c: np.ndarray, scale: np.ndarray | None = None
-) -> None:
-    """Multiply unit normals by a Student-t mixing factor shared across components, in place.
+def t_factors(
+    rng: np.random.Generator, df: np.ndarray, n_steps: int, scale: np.ndarray | None = None
+) -> np.ndarray:
+    """The Student-t mixing factor of each path and step, drawn from ``rng``.
+
+    Draws one mixing variable ``G ~ Gamma(df / 2)`` per path and step (the numbers of
+    ``rng.standard_gamma``, in C order over ``(n_paths, n_steps)``) and returns
+    ``sqrt(((df - 2) / 2) / G)``, times ``scale`` if given: unit normals times it are
+    unit-variance multivariate t shocks (see :class:`simulator.processes.StudentTInnovations`).
 
     Parameters
     ----------
-    out
-        Standard normals, C-contiguous, shape ``(k, n_paths, n_steps)``; on return
-        ``out[a, i, t] * sqrt(c[i] / gamma[i, t]) * scale[i, t]``.
-    gamma
-        The mixing variables ``G ~ Gamma(df / 2)``, shape ``(n_paths, n_steps)``.
-    c
-        ``(df - 2) / 2`` per path, shape ``(n_paths,)``: makes the shocks unit-variance.
+    rng
+        The generator; the compiled form draws exactly the numbers numpy's would and leaves
+        it in the same state.
+    df
+        Degrees of freedom per path, each above 2, shape ``(n_paths,)``.
+    n_steps
+        Steps per path.
     scale
         Optional factor per path and step (a regime's vol multiplier),
         ``(n_paths, n_steps)``.
 
-    Both forms round alike (each product and root is taken in the same order), so the
-    shocks are the same bit for bit. ``gamma`` is scratch: its contents are undefined
-    afterwards.
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_paths, n_steps)``. Both forms give it bit for bit: the compiled one runs
+        numpy's gamma method (Marsaglia and Tsang's, for shapes above 1) on the same bit
+        generator and takes each quotient, root and product in the same order.
+    """
+    n = df.shape[0]
+    if df.ndim != 1 or not np.all(df > 2.0):
+        raise ValueError("df must be one value per path, each above 2")
+    if scale is not None and scale.shape != (n, n_steps):
+        raise ValueError(f"scale must be {(n, n_steps)} for {n} paths of {n_steps} steps")
+    shape = np.ascontiguousarray(df / 2.0, dtype=np.float64)
+    c = np.ascontiguousarray((df - 2.0) / 2.0, dtype=np.float64)
+    scale = np.zeros((0, 0)) if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
+    factor = np.empty((n, n_steps))
+    _run("t_factors", rng, shape, c, scale, factor)
+    return factor
+
+
+def t_mixing(
+    rng: np.random.Generator,
+    out: np.ndarray,
+    df: np.ndarray,
+    scale: np.ndarray | None = None,
+) -> None:
+    """Turn unit normals into unit-variance multivariate Student-t shocks, in place.
+
+    ``out`` (standard normals, ``(k, n_paths, n_steps)``) is multiplied by
+    :func:`t_factors` ``(rng, df, n_steps, scale)``, every component of a path and step by
+    the same factor.
     """
     _, n, n_steps = out.shape
-    if gamma.shape != (n, n_steps) or c.shape != (n,):
-        raise ValueError(f"gamma must be {(n, n_steps)} and c {(n,)} for out of {out.shape}")
-    if scale is not None and scale.shape != (n, n_steps):
-        raise ValueError(f"scale must be {(n, n_steps)} for out of {out.shape}")
-    _run("t_mixing", out, gamma, c, np.zeros((0, 0)) if scale is None else scale)
+    if df.shape != (n,):
+        raise ValueError(f"df must be {(n,)} for out of {out.shape}")
+    out *= t_factors(rng, df, n_steps, scale)
 
 
 def warm_up() -> None:
@@ -1138,8 +1355,8 @@ def warm_up() -> None:
         offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
         histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
         standard_normal(np.random.Generator(np.random.SFC64(0)), np.zeros(1))
-        t_mixing(np.zeros((1, 1, 1)), np.ones((1, 1)), one)
-        t_mixing(np.zeros((1, 1, 1)), np.ones((1, 1)), one, np.ones((1, 1)))
+        t_factors(np.random.Generator(np.random.SFC64(0)), np.full(1, 5.0), 1)
+        markov_regimes(np.zeros((1, 1)), one, one, one, np.zeros((1, 1), bool))
         z1 = np.zeros((1, 1))
         flags = np.zeros((1, 2), bool)
         event_effects(

@@ -118,16 +118,20 @@ class StudentTInnovations:
         The scale is folded into the mixing factor, so the ``k`` components are touched
         once.
         """
-        n, n_steps = out.shape[1:]
         kernels.standard_normal(rng, out)
-        df = self.df[:, None]
         # W = 2 G with G ~ Gamma(df / 2): (df - 2) / W = ((df - 2) / 2) / G.
-        w = np.empty((n, n_steps))
-        if np.all(self.df == self.df[0]):
-            rng.standard_gamma(float(self.df[0]) / 2.0, out=w)  # scalar shape: faster
-        else:
-            rng.standard_gamma(np.broadcast_to(df / 2.0, (n, n_steps)), out=w)
-        kernels.t_mixing(out, w, ((df - 2.0) / 2.0)[:, 0], scale)
+        kernels.t_mixing(rng, out, self.df, scale)
+
+    def draw_factored(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Fill ``out`` with the unit normals of :meth:`draw_into` and return the factor,
+        ``(n_paths, n_steps)``, that turns them into its shocks: ``out * factor`` is what
+        :meth:`draw_into` leaves in ``out``, bit for bit, and ``rng`` ends in the same
+        state. For a consumer that multiplies as it reads (:func:`kernels.combine_assets`)
+        rather than in a pass of its own."""
+        kernels.standard_normal(rng, out)
+        return kernels.t_factors(rng, self.df, out.shape[2], scale)
 
 
 # --------------------------------------------------------------------------- regimes
@@ -219,22 +223,15 @@ class MarkovRegimes:
         n, n_steps = forced.shape
         # Day-major: one uniform per path and step, row t holding day t of every path.
         u = rng.random((n_steps, n))
-        hold = np.ascontiguousarray(forced.T)
-        settle = np.ascontiguousarray(calm.T) if calm is not None and calm.any() else None
-        out = np.empty((n_steps, n), dtype=bool)
-        state = u[0] < self.initial_stressed
-        p, q = self.p_calm_to_stressed, self.p_stressed_to_calm
-        pending = np.zeros(n, dtype=bool)  # a calm held up by forced stress
-        for t in range(n_steps):
-            if t > 0:
-                # Leave stress with prob q, enter it with prob p.
-                state = np.where(state, u[t] >= q, u[t] < p)
-            if settle is not None:
-                pending |= settle[t]
-                state &= ~pending
-                pending &= hold[t]
-            state |= hold[t]
-            out[t] = state
+        settle = calm.T if calm is not None and calm.any() else None
+        out = kernels.markov_regimes(
+            u,
+            self.initial_stressed,
+            self.p_calm_to_stressed,
+            self.p_stressed_to_calm,
+            forced.T,
+            settle,
+        )
         return np.ascontiguousarray(out.T)
 
     def multiplier(self, stressed: np.ndarray) -> np.ndarray:

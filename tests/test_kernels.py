@@ -122,14 +122,14 @@ def test_compiled_kernels_equal_their_references() -> None:
         np.testing.assert_array_equal(offset_response(*inputs), out)
 
 
-def _asset_inputs(seed: int) -> tuple[np.ndarray, ...]:
+def _asset_inputs(seed: int, k: int = 4) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
-    k, n, t = 4, 30, 25
+    n, t = 30, 25
     weights = np.tril(rng.normal(size=(k, k)))
     return (
         rng.normal(size=(k, n, t)),
         weights,
-        np.array([1.0, 1.3, 1.0, 0.8]),
+        np.resize([1.0, 1.3, 1.0, 0.8], k),
         rng.random((n, t)) < 0.3,
         rng.normal(size=(n, t)),
         np.cumsum(rng.normal(size=(n, t + 1)), axis=1),
@@ -174,6 +174,26 @@ def test_combine_assets_forms_agree_with_the_definition() -> None:
     for form in ("numba", "numpy"):
         with kernels.compiled(form == "numba"):
             assert kernels.combine_assets(*inputs)[3][1] == np.inf  # a NaN path is flagged
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 7, 9])
+def test_combine_assets_forms_agree_for_any_number_of_assets(k: int) -> None:
+    """The compiled form advances its running sums four at a time; any k (a multiple of
+    four or not) gives the numpy form's results, and a factor given separately is the same
+    bit for bit as shocks multiplied by it first."""
+    inputs = _asset_inputs(k, k)
+    factor = np.random.default_rng(k).uniform(0.5, 2.0, size=inputs[3].shape)
+    premixed = (inputs[0] * factor, *inputs[1:])
+    results = {}
+    for form in ("numba", "numpy"):
+        with kernels.compiled(form == "numba"):
+            results[form] = kernels.combine_assets(*inputs, factor)
+            for got, want in zip(results[form], kernels.combine_assets(*premixed), strict=True):
+                np.testing.assert_array_equal(got, want)
+    for got, want in zip(results["numba"], results["numpy"], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
+    with pytest.raises(ValueError, match=r"factor must be \(30, 25\)"):
+        kernels.combine_assets(*inputs, factor[:, 1:])
 
 
 @pytest.mark.parametrize("days", [[0, 3, 7, 25], [25], list(range(26))])
@@ -338,21 +358,76 @@ def test_standard_normal_forms_give_numpys_numbers(bit_generator: type) -> None:
         kernels.standard_normal(np.random.Generator(bit_generator(5)), np.empty((4, 6))[:, ::2])
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.SFC64, np.random.PCG64])
 @pytest.mark.parametrize("scaled", [False, True])
-def test_t_mixing_forms_agree_bit_for_bit_with_the_definition(scaled: bool) -> None:
-    rng = np.random.default_rng(11)
-    k, n, m = 3, 40, 9
-    z = rng.normal(size=(k, n, m))
-    gamma = rng.gamma(2.5, size=(n, m))
-    c = rng.uniform(0.5, 3.0, size=n)
-    scale = rng.uniform(1.0, 2.0, size=(n, m)) if scaled else None
-    factor = np.sqrt(c[:, None] / gamma) * (scale if scaled else 1.0)
+@pytest.mark.parametrize("df_kind", ["one df", "df per path"])
+def test_t_factors_and_mixing_forms_draw_numpys_gammas_bit_for_bit(
+    bit_generator: type, scaled: bool, df_kind: str
+) -> None:
+    """Both forms draw ``rng.standard_gamma(df / 2)`` per path and step (the compiled one
+    runs numpy's method on the same bit generator) and give ``z * sqrt(((df - 2) / 2) / G)
+    * scale`` bit for bit, leaving the generator where numpy leaves it. With df per path
+    (2.1 to 60) the 100,000 draws take the method's every branch: about 8,000 pass the
+    log test, about 400 are rejected and a few redraw a normal with ``1 + c x <= 0``."""
+    k, n, m = 3, 2000, 50
+    setup = np.random.default_rng(11)
+    z = setup.normal(size=(k, n, m))
+    df = np.full(n, 5.0) if df_kind == "one df" else setup.uniform(2.1, 60.0, size=n)
+    scale = setup.uniform(1.0, 2.0, size=(n, m)) if scaled else None
+    expected_rng = np.random.Generator(bit_generator(3))
+    gamma = expected_rng.standard_gamma(np.broadcast_to(df[:, None] / 2.0, (n, m)))
+    after = expected_rng.random(10)
+    factor = np.sqrt(((df - 2.0) / 2.0)[:, None] / gamma) * (scale if scaled else 1.0)
     for on in (False, True):
+        rng = np.random.Generator(bit_generator(3))
         out = z.copy()
         with kernels.compiled(on):
-            kernels.t_mixing(out, gamma.copy(), c, scale)  # gamma is scratch
+            kernels.t_mixing(rng, out, df, scale)
         np.testing.assert_array_equal(out, z * factor[None])
-    with pytest.raises(ValueError, match=r"gamma must be \(40, 9\) and c \(40,\)"):
-        kernels.t_mixing(z.copy(), gamma[:, :8].copy(), c, scale)
-    with pytest.raises(ValueError, match=r"scale must be \(40, 9\)"):
-        kernels.t_mixing(z.copy(), gamma.copy(), c, np.ones((40, 8)))
+        np.testing.assert_array_equal(rng.random(10), after)
+        rng = np.random.Generator(bit_generator(3))
+        with kernels.compiled(on):
+            factors = kernels.t_factors(rng, df, m, scale)
+        np.testing.assert_array_equal(factors, factor)
+        np.testing.assert_array_equal(rng.random(10), after)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"df must be \(2000,\) for out of \(3, 2000, 50\)"):
+        kernels.t_mixing(rng, z.copy(), df[:-1], scale)
+    with pytest.raises(ValueError, match="df must be one value per path, each above 2"):
+        kernels.t_mixing(rng, z.copy(), np.full(n, 2.0), scale)
+    with pytest.raises(ValueError, match=r"scale must be \(2000, 50\) for 2000 paths of 50"):
+        kernels.t_mixing(rng, z.copy(), df, np.ones((n, m - 1)))
+
+
+@pytest.mark.parametrize("settling", [False, True])
+def test_markov_regimes_forms_agree_and_follow_the_rules(settling: bool) -> None:
+    """Both forms give the same chains; forced days are stressed; a settle day is calm
+    unless forced, and a settle held up by forced stress lands on the first free day;
+    otherwise each day moves by the chain's rule on that day's uniform."""
+    rng = np.random.default_rng(8)
+    n_steps, n = 60, 500
+    u = rng.random((n_steps, n))
+    initial, p, q = rng.random(n), rng.uniform(0, 0.2, n), rng.uniform(0.05, 0.5, n)
+    hold = rng.random((n_steps, n)) < 0.1
+    settle = rng.random((n_steps, n)) < 0.05 if settling else None
+    forms = {}
+    for on in (False, True):
+        with kernels.compiled(on):
+            forms[on] = kernels.markov_regimes(u, initial, p, q, hold, settle)
+    np.testing.assert_array_equal(forms[True], forms[False])
+    out = forms[True]
+    assert out[hold].all()
+    expected = np.empty_like(out)
+    for i in range(n):
+        state, pending = u[0, i] < initial[i], False
+        for t in range(n_steps):
+            if t > 0:
+                state = u[t, i] >= q[i] if state else u[t, i] < p[i]
+            if settle is not None:
+                pending = pending or settle[t, i]
+                state = state and not pending
+                pending = pending and hold[t, i]
+            expected[t, i] = state = state or hold[t, i]
+    np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError, match=r"initial, p and q must be \(500,\) and hold \(60, 500\)"):
+        kernels.markov_regimes(u, initial[1:], p, q, hold, settle)
