@@ -1146,24 +1146,26 @@ def _problems(
         if e["type"] == "extra_forbidden":
             unknown.setdefault(tuple(e["loc"][:-1]), []).append(str(e["loc"][-1]))
     # A key that is not text (``1:``, ``yes:``): one problem for it, none for its contents.
-    bad_keys = {
-        tuple(e["loc"][:-1]) if e["loc"][-1:] == ("[key]",) else tuple(e["loc"])
-        for e in errors
-        if e["loc"][-1:] == ("[key]",) or e["type"] == "invalid_key"
-    }
+    # (A text key that breaks a rule, such as a name's, is reported as any other value.)
+    bad_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for e in errors:
+        raw = tuple(e["loc"])
+        at = raw[:-1] if raw[-1:] == ("[key]",) else raw
+        if e["type"] == "invalid_key" or raw[-1:] == ("[key]",):
+            loc = _clean_loc(at, data)
+            if not (loc and isinstance(loc[-1], str)):
+                bad_keys[at] = loc
     missing: dict[tuple[Any, ...], list[str]] = {}
     out: list[tuple[tuple[Any, ...], Any]] = []
+    for loc in bad_keys.values():
+        key = loc[-1] if loc else None
+        if isinstance(key, bool):
+            why = f"{key}, a boolean (YAML reads unquoted yes/no/on/off that way): quote it"
+        else:
+            why = "null" if key is None else f"the number {key}"
+        out.append((loc, f"a name or key must be text, got {why}"))
     for err in errors:
         raw_loc = tuple(err["loc"])
-        if raw_loc[-1:] == ("[key]",) or err["type"] == "invalid_key":
-            loc = _clean_loc(raw_loc, data)
-            key = loc[-1] if loc else None
-            if isinstance(key, bool):
-                why = f"{key}, a boolean (YAML reads unquoted yes/no/on/off that way): quote it"
-            else:
-                why = "null" if key is None else f"the number {key}"
-            out.append((loc, f"a name or key must be text, got {why}"))
-            continue
         if any(raw_loc[: len(b)] == b for b in bad_keys):
             continue
         if err["type"] == "missing":

@@ -464,6 +464,14 @@ def test_a_key_that_is_not_text_is_one_problem_at_its_own_line(write_scenario: A
             "a name or key must be text, got null",
         ),
     ]
+    # A quoted number is text: the name rule speaks (fuzzing once found '\x1f' called a
+    # number).
+    path = write_scenario(
+        text=yaml.safe_dump(minimal_doc(), sort_keys=False) + "events:\n  '9': {probability: 7}\n"
+    )
+    first = error_of(path).problems()[0]
+    assert (first.field, first.line) == ("events.9", line_of(path, "'9':"))
+    assert first.message.startswith("must be lower-case letters, digits and underscores")
 
 
 def test_missing_unit_names_the_unit_of_the_field(write_scenario: Any) -> None:
