@@ -5,6 +5,8 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import signal
 import sys
@@ -12,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -734,16 +736,39 @@ def main() -> None:
     """Entry point of the ``sim`` console script.
 
     SIGTERM is treated like Ctrl-C: the run stops, its temporary directory is removed and
-    any earlier result is left as it was.
+    any earlier result is left as it was. After an interruption the process ends at once,
+    once its clean-up is done and its output flushed, without the interpreter's
+    finalisation: an interruption can leave compiled code or imports half-way, and
+    finalising then has ended with a signal exit status or a crash instead of the code
+    reported.
     """
     signal.signal(signal.SIGTERM, _terminate)
     cli_errors.owns_process[0] = True
     try:
         app(prog_name="sim")
     except KeyboardInterrupt:  # before a command's own handler is in place
-        ignore_further_interrupts()
-        sys.stderr.write("Interrupted: nothing was written.\n")
-        raise SystemExit(interrupted_by()) from None
+        _end_interrupted("Interrupted: nothing was written.")
+    except SystemExit as exc:
+        context = exc.__context__
+        if isinstance(context, typer.Exit) and isinstance(context.__cause__, KeyboardInterrupt):
+            # Typer turns an interruption outside a command's own handler (parsing the
+            # command line, imports before the handler) into a silent exit 130.
+            _end_interrupted("Interrupted: nothing was written.")
+        if cli_errors.was_interrupted():
+            _end_interrupted(None, exc.code if isinstance(exc.code, int) else 1)
+        raise
+
+
+def _end_interrupted(message: str | None, code: int | None = None) -> NoReturn:
+    """Say ``message`` (if any), flush, and end the process with ``code`` (default: 128 +
+    the signal's number)."""
+    ignore_further_interrupts()
+    if message is not None:
+        sys.stderr.write(message + "\n")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(interrupted_by() if code is None else code)
 
 
 if __name__ == "__main__":  # pragma: no cover

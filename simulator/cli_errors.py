@@ -23,10 +23,20 @@ __all__ = [
     "interrupted_by",
     "one_line",
     "received",
+    "was_interrupted",
 ]
 
 #: The signal that interrupted the command (SIGTERM is turned into KeyboardInterrupt).
 _received: list[int] = [signal.SIGINT]
+
+
+#: Set once a command has been interrupted (see :func:`was_interrupted`).
+_interrupted: list[bool] = [False]
+
+
+def was_interrupted() -> bool:
+    """Whether :func:`handle_errors` has reported an interruption in this process."""
+    return _interrupted[0]
 
 
 def received(signum: int) -> None:
@@ -77,6 +87,7 @@ def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Ite
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         ignore_further_interrupts()
+        _interrupted[0] = True
         _say(interrupted)
         raise typer.Exit(interrupted_by()) from None
     except (typer.Exit, typer.Abort):

@@ -309,3 +309,24 @@ def test_the_manifest_records_the_command_line(tmp_path: Path) -> None:
     assert record["command"] == (
         f"sim run '{path}' --paths 500 --workers 1 --quiet --horizon 5 --out '{out}'"
     )
+
+
+def test_an_interruption_outside_a_commands_handler_is_still_reported(tmp_path: Path) -> None:
+    """Typer turns a KeyboardInterrupt raised outside a command's own handler (parsing the
+    command line, an import before the handler) into a silent exit 130, whatever the
+    signal; ``main`` reports it as any interruption: the message and 128 + the signal's
+    number (here SIGTERM's, 143). Found by SIGTERM during matplotlib's import."""
+    code = (
+        "import sys\n"
+        "import simulator.cli as cli\n"
+        "@cli.app.command('interrupt-me')\n"
+        "def interrupt_me() -> None:\n"
+        "    cli.received(15)\n"
+        "    raise KeyboardInterrupt\n"
+        "sys.argv = ['sim', 'interrupt-me']\n"
+        "cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stderr) == (143, "Interrupted: nothing was written.\n")
