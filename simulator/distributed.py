@@ -1,9 +1,9 @@
 """Running blocks of paths on a Dask distributed cluster.
 
-Each block is one task: ``run_block(scenario, seed, block, ...)`` is a pure function of
-its arguments, so a task lost with a worker is simply recomputed elsewhere (Dask does this
-by itself; ``retries`` covers tasks that raised because their worker died mid-task) and the
-result is bit-for-bit the same. Summaries come back and are merged in block order.
+Each task is a few consecutive blocks (:func:`simulator.engine.run_blocks`), a pure
+function of its arguments, so a task lost with a worker is simply recomputed elsewhere
+(Dask does this by itself; ``retries`` covers tasks that raised because their worker died
+mid-task) and the result is bit-for-bit the same. Summaries come back and are merged in task order.
 
 Needs the optional extra: ``pip install -e '.[distributed]'`` in a checkout.
 """
@@ -64,7 +64,7 @@ def dask_blocks(
         for i in range(len(args)):
             while nxt < len(args) and nxt < i + window:
                 pending[nxt] = client.submit(
-                    fn, *args[nxt], key=f"sim-block-{run_id}-{nxt}", retries=RETRIES, pure=False
+                    fn, *args[nxt], key=f"sim-task-{run_id}-{nxt}", retries=RETRIES, pure=False
                 )
                 nxt += 1
             future = pending.pop(i)
@@ -73,7 +73,7 @@ def dask_blocks(
             except SimulationFailure:
                 raise  # the scenario's own failure, as on this machine
             except Exception as exc:
-                raise RuntimeFailure(f"block {i} failed on the cluster: {exc}") from None
+                raise RuntimeFailure(f"task {i} failed on the cluster: {exc}") from None
             future.release()
             yield result
     finally:

@@ -383,12 +383,14 @@ def reference_oil_paths(
     premium: np.ndarray,
     supply: np.ndarray,
     log_spot: np.ndarray,
+    factor: np.ndarray,
     log_price: np.ndarray,
     ordinary: np.ndarray,
     shock: np.ndarray,
     extremes: np.ndarray,
 ) -> None:
     n, n_steps = multiplier.shape
+    mixed = factor.shape[0] > 0
     top = -np.inf
     bottom = np.inf
     for i in range(n):
@@ -399,8 +401,12 @@ def reference_oil_paths(
         log_price[i, 0] = ((0.0 + premium[i, 0]) + supply[i, 0]) + log_spot[i]
         for t in range(n_steps):
             m = multiplier[i, t]
-            e_long = rho[i] * z[0, i, t] + c * z[1, i, t]
-            d_short = z[0, i, t] * m * step_sd[i] + jumps[i, t]
+            z0, z1 = z[0, i, t], z[1, i, t]
+            if mixed:  # the shocks times their factor, rounded as if multiplied first
+                z0 *= factor[i, t]
+                z1 *= factor[i, t]
+            e_long = rho[i] * z0 + c * z1
+            d_short = z0 * m * step_sd[i] + jumps[i, t]
             d_long = e_long * m * long_sd[i]
             short = short * phi[i] + d_short
             long_ += d_long + long_drift[i]
@@ -715,12 +721,15 @@ def numpy_oil_paths(
     premium: np.ndarray,
     supply: np.ndarray,
     log_spot: np.ndarray,
+    factor: np.ndarray,
     log_price: np.ndarray,
     ordinary: np.ndarray,
     shock: np.ndarray,
     extremes: np.ndarray,
 ) -> None:
     n, n_steps = multiplier.shape
+    if factor.shape[0] > 0:
+        z = z * factor
     e_long = rho[:, None] * z[0] + np.sqrt(1.0 - rho * rho)[:, None] * z[1]
     d_short = z[0] * multiplier
     d_short *= step_sd[:, None]
@@ -1110,6 +1119,7 @@ def oil_paths(
     premium: np.ndarray,
     supply: np.ndarray,
     log_spot: np.ndarray,
+    factor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     r"""Brent's two factors and log price along each path.
 
@@ -1132,6 +1142,9 @@ def oil_paths(
         Regime volatility multiplier and summed log jumps, ``(n_paths, n_steps)``.
     premium, supply
         Event risk premia and supply effect, log, ``(n_paths, n_steps + 1)``.
+    factor
+        Optional factor of each path and day's shocks, ``(n_paths, n_steps)`` (from
+        :func:`t_factors`): the same as passing ``z * factor``, bit for bit.
 
     Returns
     -------
@@ -1144,6 +1157,8 @@ def oil_paths(
         Smallest and largest log price (``high`` is ``inf`` if any is NaN).
     """
     n, n_steps = multiplier.shape
+    if factor is not None and factor.shape != (n, n_steps):
+        raise ValueError(f"factor must be {(n, n_steps)} for {n} paths of {n_steps} steps")
     log_price = np.empty((n, n_steps + 1))
     ordinary = np.empty((n, n_steps + 1))
     shock = np.empty((n, n_steps))
@@ -1162,6 +1177,7 @@ def oil_paths(
         c(premium, dtype=np.float64),
         c(supply, dtype=np.float64),
         c(log_spot, dtype=np.float64),
+        np.zeros((0, 0)) if factor is None else c(factor, dtype=np.float64),
         log_price,
         ordinary,
         shock,

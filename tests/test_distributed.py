@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from simulator.engine import RunConfig, run
+from simulator.engine import RunConfig, run, task_blocks
 from simulator.report.tables import summary_rows
 from simulator.scenario import load_scenario
 
@@ -120,7 +120,9 @@ def test_local_cluster_and_two_processes_match_one_process(compiled: bool) -> No
     """Bit for bit, with the kernels in numpy and compiled (Dask workers load the compiled
     kernels themselves)."""
     loaded = load_scenario(SCENARIO)
-    base = {"paths": 3_000, "seed": 3, "horizon_days": 21, "block_size": 500}
+    # 40 blocks: tasks of 2 (task_blocks), so the grouping is exercised too.
+    base = {"paths": 4_000, "seed": 3, "horizon_days": 21, "block_size": 100}
+    assert task_blocks(40) == 2
     base["compiled"] = compiled
     one = summary_rows(run(loaded, RunConfig(**base, workers=1)))  # type: ignore[arg-type]
     two = summary_rows(run(loaded, RunConfig(**base, workers=2)))  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from simulator.engine import (
     fan_days,
     run,
     run_block,
+    run_blocks,
+    task_blocks,
 )
 from simulator.errors import InputError, RuntimeFailure
 from simulator.scenario import load_scenario
@@ -88,6 +90,30 @@ def test_blocks_computed_in_any_order_merge_to_the_run(write_scenario: Any) -> N
     mine = total.series["brent"].rows()
     assert mine == result.summary.series["brent"].rows()
     np.testing.assert_array_equal(total.events.occurred, result.summary.events.occurred)
+
+
+@pytest.mark.parametrize(
+    ("n_blocks", "per_task"), [(1, 1), (31, 1), (32, 2), (48, 3), (64, 4), (10_000, 4)]
+)
+def test_task_blocks_depends_only_on_the_number_of_blocks(n_blocks: int, per_task: int) -> None:
+    assert task_blocks(n_blocks) == per_task
+
+
+def test_tasks_of_blocks_merge_in_block_order(write_scenario: Any) -> None:
+    """A run of 40 blocks is 20 tasks of 2: each task merges its blocks in order where it
+    ran, and the run merges the tasks in order; computed here the same way by hand."""
+    loaded = load(write_scenario, {"events": EVENTS})
+    s = loaded.scenario
+    result = run(loaded, RunConfig(paths=4_000, seed=9, block_size=100))
+    parts = [run_block(s, 9, b, 100, s.horizon_days, s.horizons(), True) for b in range(40)]
+    pairs = [parts[i].merge(parts[i + 1]) for i in range(0, 40, 2)]
+    total = pairs[0]
+    for pair in pairs[1:]:
+        total = total.merge(pair)
+    assert total.series["brent"].rows() == result.summary.series["brent"].rows()
+    np.testing.assert_array_equal(total.events.occurred, result.summary.events.occurred)
+    one = run_blocks([(s, 9, b, 100, s.horizon_days, s.horizons(), True) for b in (6, 7)])
+    assert one.series["brent"].rows() == pairs[3].series["brent"].rows()
 
 
 def test_common_random_numbers_across_scenarios(write_scenario: Any) -> None:

@@ -233,15 +233,23 @@ def test_oil_paths_forms_follow_the_recursion() -> None:
         np.log(rng.uniform(50, 100, size=n)),
     )
     expected = (np.empty((n, t + 1)), np.empty((n, t + 1)), np.empty((n, t)), np.empty(2))
-    kernels.reference_oil_paths(*args, *expected)
+    kernels.reference_oil_paths(*args, np.zeros((0, 0)), *expected)
+    factor = rng.uniform(0.5, 2.0, size=(n, t))
+    premixed = (args[0] * factor, *args[1:])
     for form in ("numba", "numpy"):
         with kernels.compiled(form == "numba"):
             log_price, ordinary, shock, low, high = kernels.oil_paths(*args)
+            # A factor given separately is the same, bit for bit, as shocks premultiplied.
+            mixed = kernels.oil_paths(*args, factor)
+            for got, want in zip(mixed, kernels.oil_paths(*premixed), strict=True):
+                np.testing.assert_array_equal(got, want)
         np.testing.assert_allclose(log_price, expected[0], rtol=1e-14, atol=1e-14)
         np.testing.assert_allclose(ordinary, expected[1], rtol=1e-14, atol=1e-14)
         np.testing.assert_allclose(shock, expected[2], rtol=1e-14, atol=1e-14)
         assert (low, high) == (expected[3][0], expected[3][1])
         assert (low, high) == (log_price.min(), log_price.max())
+    with pytest.raises(ValueError, match=r"factor must be \(40, 30\) for 40 paths of 30 steps"):
+        kernels.oil_paths(*args, factor[:, 1:])
 
 
 def test_an_interruption_inside_compiled_code_surfaces_as_keyboard_interrupt(
