@@ -950,11 +950,16 @@ def _file_key(node: dict[Any, Any], part: Any) -> Any:
     """The key of ``node`` that pydantic's location ``part`` names, as the file has it.
 
     Pydantic writes a key that is not text as an int (``1`` also for ``True``) or as its
-    ``str()`` (``'2.5'``, ``'None'``); text keys are matched first.
+    ``str()`` or ``repr()`` (``'2.5'``, ``'None'``, ``'datetime.date(2026, 1, 1)'``); text
+    keys are matched first.
     """
     if isinstance(part, str) and part in node:
         return part
-    found = [k for k in node if not isinstance(k, str) and (k == part or str(k) == part)]
+    found = [
+        k
+        for k in node
+        if not isinstance(k, str) and (k == part or str(k) == part or repr(k) == part)
+    ]
     return next((k for k in found if type(k) is type(part)), found[0] if found else _ABSENT)
 
 
@@ -1161,8 +1166,12 @@ def _problems(
         key = loc[-1] if loc else None
         if isinstance(key, bool):
             why = f"{key}, a boolean (YAML reads unquoted yes/no/on/off that way): quote it"
+        elif isinstance(key, int | float):
+            why = f"the number {key}"
+        elif isinstance(key, dt.date):
+            why = f"the date {key.isoformat()} (YAML reads unquoted dates that way)"
         else:
-            why = "null" if key is None else f"the number {key}"
+            why = "null" if key is None else f"{type(key).__name__} {_shown(key)}"
         out.append((loc, f"a name or key must be text, got {why}"))
     for err in errors:
         raw_loc = tuple(err["loc"])

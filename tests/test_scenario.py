@@ -464,6 +464,18 @@ def test_a_key_that_is_not_text_is_one_problem_at_its_own_line(write_scenario: A
             "a name or key must be text, got null",
         ),
     ]
+    path = write_scenario(
+        text=yaml.safe_dump(minimal_doc(), sort_keys=False)
+        + "events:\n  2026-01-01: {probability: 7}\n"
+    )
+    problems = error_of(path).problems()
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            line_of(path, "2026-01-01:"),
+            "a name or key must be text, got the date 2026-01-01 (YAML reads unquoted dates "
+            "that way)",
+        )
+    ]
     # A quoted number is text: the name rule speaks (fuzzing once found '\x1f' called a
     # number).
     path = write_scenario(
