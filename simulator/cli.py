@@ -180,6 +180,22 @@ def _prepare(
     return loaded, book, config
 
 
+def _check_comparable_paths(
+    files: list[Path], loaded: list[LoadedScenario], config: RunConfig, book: bool
+) -> None:
+    """A comparison needs every path's values (paired differences, blends): refuse, before
+    anything runs, more paths than a run keeps them for."""
+    for path, item in zip(files, loaded, strict=True):
+        n_steps = config.horizon_days or item.scenario.horizon_days
+        limit = max_exact_paths(item.scenario, n_steps, book)
+        if config.paths > limit:
+            with_book = " with the portfolio" if book else ""
+            raise InputError(
+                f"{path}: --paths {config.paths:,} is more than a comparison can keep each "
+                f"path's values for ({limit:,} for this scenario{with_book}); use fewer --paths"
+            )
+
+
 def _notes(loaded: list[LoadedScenario], config: RunConfig, quiet: bool) -> None:
     """Say which report horizons a shorter horizon drops (the run reports up to its end)."""
     if quiet:
@@ -502,6 +518,7 @@ def compare_cmd(
             )
             names = [item.scenario.name for item in loaded]
             check_distinct(names, [str(p) for p in items])
+            _check_comparable_paths(items, loaded, config, book is not None)
         # Options and --out are checked before anything runs.
         check_reference(reference, names)
         blend, note = parse_weights(weights, names) if weights else (None, None)

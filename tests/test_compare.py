@@ -20,7 +20,7 @@ from conftest import event, q, scenario_doc
 import simulator.cli
 from simulator.cli import app
 from simulator.compare import N_BATCHES, check_comparable, compare, parse_weights, statistics
-from simulator.engine import RunConfig, run
+from simulator.engine import RunConfig, max_exact_paths, run
 from simulator.errors import InputError
 from simulator.output import manifest
 from simulator.portfolio import load_portfolio
@@ -772,3 +772,21 @@ def test_terminal_rows_show_the_headline_probabilities_in_percent(
             p = c.value(scen, "brent", h, stat)
             assert cell == f"{100 * p['value']:.1f} ± {100 * p['std_error']:.1f}%"
     assert rows["shocked"][2].startswith(f"{c.value('shocked', 'brent', h, 'p50')['diff']:+.2f} ± ")
+
+
+def test_compare_refuses_more_paths_than_it_keeps_before_running(
+    runner: Any, tmp_path: Path
+) -> None:
+    """A comparison needs every path's values; asking for more paths than a run keeps them
+    for is refused at once (exit 2, nothing written), not after the first run."""
+    a, b = write_doc(tmp_path, "alpha"), write_doc(tmp_path, "beta")
+    loaded = load_scenario(a)
+    limit = max_exact_paths(loaded.scenario, loaded.scenario.horizon_days, False)
+    out = tmp_path / "out"
+    result = invoke(runner, "compare", a, b, "--paths", str(limit + 1), "--quiet", "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {a}: --paths {limit + 1:,} is more than a comparison can keep each path's "
+        f"values for ({limit:,} for this scenario); use fewer --paths\n"
+    )
+    assert not out.exists()
