@@ -152,7 +152,10 @@ def test_interrupted_compare_leaves_earlier_result_untouched(tmp_path: Path, sig
     assert first.returncode == 0, first.stderr
     (earlier,) = [p for p in out.iterdir() if p.name.startswith("compare-")]
     before = digest(earlier)
-    proc = start("compare", a, b, *LONG[:-1], "--out", out, "--force", cwd=tmp_path)
+    # A comparison keeps every path's values: 2,000,000 paths are within its limit for
+    # this scenario (2,666,666) and still take over ten seconds.
+    many = ["--paths", "2000000", *LONG[2:-1]]
+    proc = start("compare", a, b, *many, "--out", out, "--force", cwd=tmp_path)
     wait_computing(proc, out)
     code, _, stderr = interrupt(proc, sig)
     assert code == 128 + sig, stderr
