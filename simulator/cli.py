@@ -31,6 +31,7 @@ from rich.text import Text
 
 from simulator import __version__, cli_errors
 from simulator.cli_errors import (
+    NOTHING_WRITTEN,
     VALIDATE_HINT,
     handle_errors,
     ignore_further_interrupts,
@@ -764,13 +765,13 @@ def main() -> None:
     try:
         app(prog_name="sim")
     except KeyboardInterrupt:  # before a command's own handler is in place
-        _end_interrupted("Interrupted: nothing was written.")
+        _end_interrupted(NOTHING_WRITTEN)
     except SystemExit as exc:
         context = exc.__context__
         if isinstance(context, typer.Exit) and isinstance(context.__cause__, KeyboardInterrupt):
             # Typer turns an interruption outside a command's own handler (parsing the
             # command line, imports before the handler) into a silent exit 130.
-            _end_interrupted("Interrupted: nothing was written.")
+            _end_interrupted(NOTHING_WRITTEN)
         if cli_errors.was_interrupted():
             _end_interrupted(None, exc.code if isinstance(exc.code, int) else 1)
         raise

@@ -18,6 +18,7 @@ import typer
 from simulator.errors import ScenarioError, SimulatorError, one_line
 
 __all__ = [
+    "NOTHING_WRITTEN",
     "handle_errors",
     "ignore_further_interrupts",
     "interrupted_by",
@@ -70,12 +71,15 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
+#: What an interruption before any output says.
+NOTHING_WRITTEN = "Interrupted: nothing was written."
+
 #: Added to the count of further problems in a scenario or portfolio file.
 VALIDATE_HINT = "; sim validate lists them all"
 
 
 @contextlib.contextmanager
-def handle_errors(interrupted: str = "Interrupted: nothing was written.") -> Iterator[None]:
+def handle_errors(interrupted: str = NOTHING_WRITTEN) -> Iterator[None]:
     """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes."""
     try:
         yield

@@ -213,11 +213,8 @@ def simulate_oil(scenario: sc.Scenario, streams: Streams, n_paths: int, n_steps:
     )
     multiplier = regimes.multiplier(stressed)
     z = np.empty((2, n_paths, n_steps))
-    factor = None  # Student-t shocks: their factor is applied as oil_paths reads them
-    if isinstance(innovations, processes.StudentTInnovations):
-        factor = innovations.draw_factored(streams.get("oil.shocks"), z)
-    else:
-        innovations.draw_into(streams.get("oil.shocks"), z)
+    # Student-t shocks: their factor is applied as oil_paths reads them.
+    factor = innovations.draw_factored(streams.get("oil.shocks"), z)
     jump_sum = jumps.simulate(streams.get("oil.jumps"), stressed)
     sd_long = long_.vol / math.sqrt(processes.DAYS_PER_YEAR)
     log_price, ordinary, ordinary_shock, low, high = kernels.oil_paths(

@@ -168,7 +168,7 @@ def reference_combine_assets(
     move = np.empty((k + 1, n_steps))
     residual = np.empty(n_steps)
     shock = np.empty((k, n_steps))
-    drive = np.empty((4, n_steps))  # ordinary shock, event and risk-off changes, stressed
+    drive = np.empty((3, n_steps))  # ordinary shock, event and risk-off changes
     mixed = factor.shape[0] > 0
     total[:] = 0.0
     cross[:, :] = 0.0
@@ -186,7 +186,6 @@ def reference_combine_assets(
             drive[0, t] = ordinary[i, t]
             drive[1, t] = event_log[i, t + 1] - event_log[i, t]
             drive[2, t] = risk_off[i, t + 1] - risk_off[i, t]
-            drive[3, t] = 1.0 if stressed[i, t] else 0.0
         for a in range(k):
             l_ord, l_event, l_risk, mu = loadings[a, 0], loadings[a, 1], loadings[a, 2], drift[a]
             for t in range(n_steps):
@@ -202,7 +201,7 @@ def reference_combine_assets(
             g = boost[a]
             if g != 1.0:
                 for t in range(n_steps):  # a select, not a branch: it vectorises
-                    residual[t] *= g if drive[3, t] > 0.0 else 1.0
+                    residual[t] *= g if stressed[i, t] else 1.0
             for t in range(n_steps):
                 move[a + 1, t] += residual[t]
         # The running sums are chains of dependent additions; four chains advance side by

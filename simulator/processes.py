@@ -54,6 +54,10 @@ class Innovations(Protocol):
         self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
     ) -> None: ...
 
+    def draw_factored(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> np.ndarray | None: ...
+
 
 @dataclass(frozen=True)
 class NormalInnovations:
@@ -79,6 +83,14 @@ class NormalInnovations:
         kernels.standard_normal(rng, out)
         if scale is not None:
             out *= scale
+
+    def draw_factored(
+        self, rng: np.random.Generator, out: np.ndarray, scale: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Fill ``out`` with standard normals and return the factor that makes them the
+        shocks of :meth:`draw_into`: ``scale`` itself (``None`` for none)."""
+        kernels.standard_normal(rng, out)
+        return scale
 
 
 @dataclass(frozen=True)

@@ -562,18 +562,25 @@ def test_a_model_given_as_text_asks_for_a_mapping(write_scenario: Any) -> None:
     )
 
 
-def test_missing_unit_of_an_optional_quantity_and_of_a_mapping_value(
-    write_scenario: Any,
-) -> None:
-    spare = {
+def spare(**extra: Any) -> dict[str, Any]:
+    """A supply offset with its required fields, plus ``extra``."""
+    return {
         "rationale": "spare capacity",
         "capacity": q(2, "mb/d"),
         "response_fraction": q(0.5, "fraction"),
         "lag": q(5, "trading days"),
-        "trigger": {"value": 1.0, "rationale": "large losses only"},
-        "impaired_by": {"e": {"value": 0.5, "rationale": "half is left"}},
+        **extra,
     }
-    path = write_scenario({"events": {"e": event()}, "offsets": {"spare": spare}})
+
+
+def test_missing_unit_of_an_optional_quantity_and_of_a_mapping_value(
+    write_scenario: Any,
+) -> None:
+    offset = spare(
+        trigger={"value": 1.0, "rationale": "large losses only"},
+        impaired_by={"e": {"value": 0.5, "rationale": "half is left"}},
+    )
+    path = write_scenario({"events": {"e": event()}, "offsets": {"spare": offset}})
     problems = {p.field: p.message for p in error_of(path).problems()}
     assert problems == {
         "offsets.spare.trigger.unit": "missing unit: this quantity is in 'mb/d'",
@@ -689,15 +696,7 @@ def test_offset_impairment_is_a_quantity(write_scenario: Any) -> None:
     path = write_scenario(
         {
             "events": {"closure": event()},
-            "offsets": {
-                "spare": {
-                    "rationale": "spare capacity",
-                    "capacity": q(2, "mb/d"),
-                    "response_fraction": q(0.5, "fraction"),
-                    "lag": q(5, "trading days"),
-                    "impaired_by": {"closure": 0.5},
-                }
-            },
+            "offsets": {"spare": spare(impaired_by={"closure": 0.5})},
         }
     )
     err = error_of(path)
@@ -709,19 +708,7 @@ def test_offset_impairment_is_a_quantity(write_scenario: Any) -> None:
 
 
 def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
-    path = write_scenario(
-        {
-            "offsets": {
-                "spare": {
-                    "rationale": "spare capacity",
-                    "capacity": q(2, "mb/d"),
-                    "response_fraction": q(0.5, "fraction"),
-                    "lag": q(5, "trading days"),
-                    "impaired_by": {"ghost": q(0.5, "fraction")},
-                }
-            }
-        }
-    )
+    path = write_scenario({"offsets": {"spare": spare(impaired_by={"ghost": q(0.5, "fraction")})}})
     err = error_of(path)
     assert err.field == "offsets.spare.impaired_by.ghost"
     assert err.line == line_of(path, "ghost:")

@@ -57,6 +57,13 @@ def scenario(tmp_path: Path, name: str = "mini", horizon: int = 126) -> Path:
     return path
 
 
+def python_c(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (``python -c``)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def digest(directory: Path) -> dict[str, str]:
     return {
         str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -294,9 +301,8 @@ def test_after_an_interruption_further_signals_are_ignored_in_sim_only() -> None
         "print(signal.getsignal(signal.SIGINT) == signal.getsignal(signal.SIGTERM) "
         "== signal.SIG_IGN)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = python_c(code)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
 
 
@@ -329,7 +335,5 @@ def test_an_interruption_outside_a_commands_handler_is_still_reported(tmp_path: 
         "sys.argv = ['sim', 'interrupt-me']\n"
         "cli.main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = python_c(code)
     assert (done.returncode, done.stderr) == (143, "Interrupted: nothing was written.\n")
