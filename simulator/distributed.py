@@ -1,9 +1,11 @@
 """Running blocks of paths on a Dask distributed cluster.
 
-Each task is a few consecutive blocks (:func:`simulator.engine.run_blocks`), a pure
-function of its arguments, so a task lost with a worker is simply recomputed elsewhere
-(Dask does this by itself; ``retries`` covers tasks that raised because their worker died
-mid-task) and the result is bit-for-bit the same. Summaries come back and are merged in task order.
+Each task is 1, 2 or 4 consecutive blocks (:func:`simulator.engine.run_blocks`), sized for
+the workers the cluster has, and a pure function of its arguments, so a task lost with a
+worker is simply recomputed elsewhere (Dask does this by itself; ``retries`` covers tasks
+that raised because their worker died mid-task) and the result is bit-for-bit the same.
+Summaries come back in task order and are merged in the run's fixed tree
+(:class:`simulator.engine.MergeTree`), whatever the size of the tasks.
 
 Needs the optional extra: ``pip install -e '.[distributed]'`` in a checkout.
 """
@@ -47,9 +49,14 @@ def _client(scheduler: str, workers: int) -> tuple[Any, Any]:
 
 
 def dask_blocks(
-    fn: Callable[..., Any], args: list[tuple[Any, ...]], scheduler: str, workers: int
-) -> Iterator[Any]:
-    """Run ``fn(*a)`` for each ``a`` in ``args`` on Dask; yield the results in order.
+    fn: Callable[..., Any],
+    plan: Callable[[int], list[tuple[Any, ...]]],
+    scheduler: str,
+    workers: int,
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Run ``fn(*a)`` for each ``a`` in ``plan(n)`` on Dask, where ``n`` is the number of
+    workers the cluster has (``workers`` for a LocalCluster, or if it reports none); yield
+    each ``a`` with its result, in order.
 
     At most twice as many tasks as the cluster has workers are in flight, so the memory
     held by finished summaries stays bounded.
@@ -58,6 +65,7 @@ def dask_blocks(
     run_id = uuid.uuid4().hex[:8]
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or workers)
+        args = plan(n_workers)
         window = 2 * n_workers
         pending: dict[int, Any] = {}
         nxt = 0
@@ -75,7 +83,7 @@ def dask_blocks(
             except Exception as exc:
                 raise RuntimeFailure(f"task {i} failed on the cluster: {exc}") from None
             future.release()
-            yield result
+            yield args[i], result
     finally:
         for future in pending.values() if "pending" in locals() else []:
             with contextlib.suppress(Exception):

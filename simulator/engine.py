@@ -2,10 +2,10 @@
 
 ``run`` splits the paths into fixed-size blocks; block ``i`` draws only from child ``i`` of
 the run's SeedSequence (:class:`~simulator.streams.Streams`), is simulated and reduced at
-once (:func:`run_block`), and the block summaries are merged in block order. Blocks are
-scheduled in tasks of a few consecutive blocks (:func:`task_blocks`, which depends only on
-the number of blocks), each merged where it ran, so a worker sends one summary per task;
-the grouping, and so every sum, is the same in one process, in several and on a cluster.
+once (:func:`run_block`), and the block summaries are merged in block order, in a fixed
+tree (:class:`MergeTree`). Blocks are scheduled in tasks of 1, 2 or 4 consecutive blocks
+(:func:`task_blocks`), each merged where it ran as the tree would, so a worker sends one
+summary per task; every sum is the same in one process, in several and on a cluster.
 This is the only module that creates random generators.
 """
 
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_PATHS",
     "BlockSummary",
     "EventCounts",
+    "MergeTree",
     "OilPaths",
     "RunConfig",
     "RunResult",
@@ -484,35 +485,86 @@ def block_sizes(paths: int, block_size: int) -> list[int]:
     return [block_size] * full + ([rest] if rest else [])
 
 
-#: Most blocks per task (see :func:`task_blocks`).
-MAX_TASK_BLOCKS = 4
+#: Blocks form aligned groups of this many, each merged as a balanced binary tree of its
+#: blocks in order; the groups are then merged one after another. Tasks are aligned runs of
+#: 1, 2 or 4 blocks within a group (see :func:`task_blocks`).
+MERGE_GROUP = 4
+
+#: Fewest tasks per worker before blocks are grouped into larger tasks.
+TASKS_PER_WORKER = 8
 
 
-def task_blocks(n_blocks: int) -> int:
-    """Consecutive blocks per task: up to :data:`MAX_TASK_BLOCKS`, and at least 16 tasks
-    where there are 16 blocks or more (so that workers share the tail of a run evenly).
+def task_blocks(n_blocks: int, workers: int) -> int:
+    """Consecutive blocks per task: the largest of 4, 2 and 1 that still gives each worker
+    at least :data:`TASKS_PER_WORKER` tasks (so that workers share the tail of a run
+    evenly), else 1.
 
-    Each block's summary (a few MB of histograms) costs its pickling, a pipe and its
+    Each task's summary (a few MB of histograms) costs its pickling, a pipe and its
     unpickling in the parent, which competes with the workers for the cores; a task
     merges its blocks where they ran and sends one summary (measured on 2 cores: 6 ms
-    of the parent's CPU per summary received). Depends only on ``n_blocks``, never on
-    the workers, so the order of the merges, and every floating-point sum, is the same
-    however the tasks are scheduled. (Versions before tasks merged block by block: from 32
-    blocks up, moments differ from theirs in the last bits, beyond the digits written.)
-
-    Workers are capped at the number of tasks, so a run of 64 blocks (320,000 paths) uses
-    at most 16 workers: on a machine with more cores, or a cluster, larger runs fill them.
+    of the parent's CPU per summary received). The size depends on the workers, but the
+    results do not: every task is an aligned subtree of the fixed merge tree
+    (:class:`MergeTree`), so every floating-point sum is the same in one process, in
+    several and on a cluster.
     """
-    return max(1, min(MAX_TASK_BLOCKS, n_blocks // 16))
+    size = MERGE_GROUP
+    while size > 1 and n_blocks < size * TASKS_PER_WORKER * max(1, workers):
+        size //= 2
+    return size
+
+
+class MergeTree:
+    """Merges block summaries, given in block order, in the run's fixed tree.
+
+    Blocks form aligned groups of :data:`MERGE_GROUP`; within a group, two neighbours of
+    the same span merge as soon as both are there and the left one starts on a multiple of
+    twice that span (so blocks 0-3 merge as ``(0 + 1) + (2 + 3)``); a group, once whole,
+    is added to the running total. A part may be one block or an aligned run of 2 or 4
+    already merged the same way (a task's result, :func:`run_blocks`): the outcome is the
+    same bit for bit. A last, incomplete group has its pieces merged right to left:
+    blocks 0-2 as ``(0 + 1) + 2``.
+    """
+
+    def __init__(self) -> None:
+        self.total: BlockSummary | None = None
+        self._stack: list[tuple[int, int, BlockSummary]] = []  # (first block, blocks, part)
+
+    def add(self, first: int, count: int, part: BlockSummary) -> None:
+        """Add the summary of blocks ``first .. first + count - 1`` (the next ones)."""
+        stack = self._stack
+        stack.append((first, count, part))
+        while len(stack) >= 2:
+            (f0, n0, a), (_, n1, b) = stack[-2], stack[-1]
+            if n0 != n1 or f0 % (2 * n0) or 2 * n0 > MERGE_GROUP:
+                break
+            stack[-2:] = [(f0, 2 * n0, a.merge(b, in_place=True))]
+        if stack[-1][0] + stack[-1][1] == stack[0][0] - stack[0][0] % MERGE_GROUP + MERGE_GROUP:
+            self._close()
+
+    def _close(self) -> None:
+        if not self._stack:
+            return
+        group = self._stack[-1][2]
+        for _, _, part in reversed(self._stack[:-1]):
+            group = part.merge(group, in_place=True)
+        self._stack.clear()
+        self.total = group if self.total is None else self.total.merge(group, in_place=True)
+
+    def result(self) -> BlockSummary:
+        """The merged summary of every block added (closing an incomplete last group)."""
+        self._close()
+        if self.total is None:
+            raise ValueError("no blocks were added")
+        return self.total
 
 
 def run_blocks(blocks: list[tuple[Any, ...]]) -> BlockSummary:
-    """Run consecutive blocks (each the arguments of :func:`run_block`) and merge their
-    summaries in block order."""
-    total = run_block(*blocks[0])
-    for args in blocks[1:]:
-        total = total.merge(run_block(*args), in_place=True)
-    return total
+    """Run consecutive blocks (each the arguments of :func:`run_block`, block index third)
+    and merge their summaries as :class:`MergeTree` does."""
+    tree = MergeTree()
+    for args in blocks:
+        tree.add(args[2], 1, run_block(*args))
+    return tree.result()
 
 
 @contextlib.contextmanager
@@ -556,24 +608,37 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _blocks_in_order(
-    tasks: list[list[tuple[Any, ...]]], workers: int, scheduler: str | None = None
-) -> Iterator[BlockSummary]:
-    """Run tasks (lists of consecutive blocks, see :func:`run_blocks`), yielding their
-    summaries in task order.
+def split_tasks(blocks: list[tuple[Any, ...]], workers: int) -> list[list[tuple[Any, ...]]]:
+    """The blocks (each the arguments of :func:`run_block`) in tasks of
+    :func:`task_blocks` consecutive blocks for ``workers`` workers."""
+    per_task = task_blocks(len(blocks), workers)
+    return [blocks[i : i + per_task] for i in range(0, len(blocks), per_task)]
+
+
+def _tasks_in_order(
+    blocks: list[tuple[Any, ...]], workers: int, scheduler: str | None = None
+) -> Iterator[tuple[list[tuple[Any, ...]], BlockSummary]]:
+    """Run the blocks in tasks (:func:`split_tasks`, :func:`run_blocks`), yielding each
+    task and its summary in task order.
 
     With several workers, at most ``2 * workers`` tasks are in flight, so memory stays
     bounded however many there are. With a Dask scheduler the tasks run on the cluster
-    (see :mod:`simulator.distributed`).
+    (see :mod:`simulator.distributed`) and are sized for the workers it has.
     """
     if scheduler is not None:
         from simulator.distributed import dask_blocks
 
-        yield from dask_blocks(run_blocks, [(t,) for t in tasks], scheduler, workers)
+        def plan(n_workers: int) -> list[tuple[Any, ...]]:
+            return [(t,) for t in split_tasks(blocks, n_workers)]
+
+        for (task,), part in dask_blocks(run_blocks, plan, scheduler, workers):
+            yield task, part
         return
+    tasks = split_tasks(blocks, workers)
+    workers = min(workers, len(tasks))
     if workers <= 1:
         for task in tasks:
-            yield run_blocks(task)
+            yield task, run_blocks(task)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
@@ -594,7 +659,7 @@ def _blocks_in_order(
                     if proc not in workers_of:
                         workers_of.append(proc)
                 nxt += 1
-            yield pending.pop(i).result()
+            yield tasks[i], pending.pop(i).result()
         pool.shutdown(wait=True)
     except BaseException:
         # Interrupted or failed (also while shutting down): drop queued tasks and do not
@@ -796,22 +861,22 @@ def run(
         (scenario, config.seed, b, n, n_steps, horizons, keep_exact, exposures, tail_size, compiled)
         for b, n in enumerate(sizes)
     ]
-    per_task = task_blocks(len(args))
-    tasks = [args[i : i + per_task] for i in range(0, len(args), per_task)]
-    workers = min(config.workers, len(tasks)) if config.scheduler is None else config.workers
-    total: BlockSummary | None = None
+    workers = config.workers
+    if config.scheduler is None:
+        workers = min(workers, len(split_tasks(args, workers)))
+    tree = MergeTree()
     done = 0
     try:
-        for part in _blocks_in_order(tasks, workers, config.scheduler):
-            # Merge strictly in task order (and within a task in block order): the
-            # floating-point result is then the same whatever the schedule.
-            total = part if total is None else total.merge(part, in_place=True)
+        for task, part in _tasks_in_order(args, workers, config.scheduler):
+            # Merged in the fixed tree, in block order: the floating-point result is then
+            # the same whatever the schedule and the size of the tasks.
+            tree.add(task[0][2], len(task), part)
             done += part.n_paths
             if progress is not None:
                 progress(done, config.paths)
     except SimulationFailure as exc:  # a path blew up: say which scenario file
         raise SimulationFailure(f"{loaded.path}: {exc}") from None
-    assert total is not None
+    total = tree.result()
     wall = time.perf_counter() - t0
     return RunResult(
         loaded=loaded,

@@ -118,14 +118,15 @@ def test_unreachable_scheduler_is_a_runtime_failure() -> None:
 @pytest.mark.parametrize("compiled", [False, True])
 def test_local_cluster_and_two_processes_match_one_process(compiled: bool) -> None:
     """Bit for bit, with the kernels in numpy and compiled (Dask workers load the compiled
-    kernels themselves)."""
+    kernels themselves), and whatever the size of the tasks."""
     loaded = load_scenario(SCENARIO)
-    # 40 blocks: tasks of 2 (task_blocks), so the grouping is exercised too.
+    # 40 blocks: tasks of 4 blocks in one process, of 2 for two workers, of 1 for three.
     base = {"paths": 4_000, "seed": 3, "horizon_days": 21, "block_size": 100}
-    assert task_blocks(40) == 2
+    assert [task_blocks(40, w) for w in (1, 2, 3)] == [4, 2, 1]
     base["compiled"] = compiled
     one = summary_rows(run(loaded, RunConfig(**base, workers=1)))  # type: ignore[arg-type]
     two = summary_rows(run(loaded, RunConfig(**base, workers=2)))  # type: ignore[arg-type]
+    three = summary_rows(run(loaded, RunConfig(**base, workers=3)))  # type: ignore[arg-type]
     dask = run(loaded, RunConfig(**base, workers=2, scheduler="local"))  # type: ignore[arg-type]
-    assert one == two == summary_rows(dask)
+    assert one == two == three == summary_rows(dask)
     assert dask.engine["name"] == "dask:local"

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_info
 
 import simulator.engine as engine
 from simulator.engine import (
+    MergeTree,
     RunConfig,
     block_sizes,
     fan_days,
@@ -93,27 +94,89 @@ def test_blocks_computed_in_any_order_merge_to_the_run(write_scenario: Any) -> N
 
 
 @pytest.mark.parametrize(
-    ("n_blocks", "per_task"), [(1, 1), (31, 1), (32, 2), (48, 3), (64, 4), (10_000, 4)]
+    ("n_blocks", "workers", "per_task"),
+    [
+        (1, 1, 1),
+        (15, 1, 1),
+        (16, 1, 2),
+        (31, 1, 2),
+        (32, 1, 4),
+        (63, 2, 2),
+        (64, 2, 4),
+        (40, 3, 1),
+        (200, 8, 2),
+        (200, 64, 1),
+        (10_000, 64, 4),
+    ],
 )
-def test_task_blocks_depends_only_on_the_number_of_blocks(n_blocks: int, per_task: int) -> None:
-    assert task_blocks(n_blocks) == per_task
+def test_task_blocks_leave_each_worker_eight_tasks(
+    n_blocks: int, workers: int, per_task: int
+) -> None:
+    assert task_blocks(n_blocks, workers) == per_task
 
 
-def test_tasks_of_blocks_merge_in_block_order(write_scenario: Any) -> None:
-    """A run of 40 blocks is 20 tasks of 2: each task merges its blocks in order where it
-    ran, and the run merges the tasks in order; computed here the same way by hand."""
+class Label:
+    """A stand-in summary whose merges spell out the tree they were made in."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def merge(self, other: Label, in_place: bool = False) -> Label:
+        return Label(f"({self.text}+{other.text})")
+
+
+def tree_of(n_blocks: int, per_task: int) -> str:
+    """The merge tree of ``n_blocks`` blocks given to a MergeTree in tasks of ``per_task``,
+    each task merged by a MergeTree of its own (as run_blocks does in a worker)."""
+    tree = MergeTree()
+    for first in range(0, n_blocks, per_task):
+        count = min(per_task, n_blocks - first)
+        task = MergeTree()
+        for b in range(first, first + count):
+            task.add(b, 1, Label(str(b)))  # type: ignore[arg-type]
+        tree.add(first, count, task.result())
+    return tree.result().text  # type: ignore[attr-defined]
+
+
+def test_merge_tree_pairs_neighbours_within_groups_of_four() -> None:
+    assert tree_of(1, 1) == "0"
+    assert tree_of(3, 1) == "((0+1)+2)"
+    assert tree_of(4, 1) == "((0+1)+(2+3))"
+    assert tree_of(7, 1) == "(((0+1)+(2+3))+((4+5)+6))"
+    assert tree_of(10, 1) == "((((0+1)+(2+3))+((4+5)+(6+7)))+(8+9))"
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, 5, 6, 7, 8, 9, 13, 40, 41, 42, 43])
+def test_merge_tree_is_the_same_for_every_task_size(n_blocks: int) -> None:
+    assert tree_of(n_blocks, 2) == tree_of(n_blocks, 1) == tree_of(n_blocks, 4)
+
+
+def test_merge_tree_needs_a_block() -> None:
+    with pytest.raises(ValueError, match=r"^no blocks were added$"):
+        MergeTree().result()
+
+
+def test_tasks_of_blocks_merge_in_the_fixed_tree(write_scenario: Any) -> None:
+    """A run of 40 blocks in one process is 10 tasks of 4, each merged where it ran;
+    computed here block by block in the same tree."""
     loaded = load(write_scenario, {"events": EVENTS})
     s = loaded.scenario
+    assert task_blocks(40, 1) == 4
     result = run(loaded, RunConfig(paths=4_000, seed=9, block_size=100))
     parts = [run_block(s, 9, b, 100, s.horizon_days, s.horizons(), True) for b in range(40)]
-    pairs = [parts[i].merge(parts[i + 1]) for i in range(0, 40, 2)]
-    total = pairs[0]
-    for pair in pairs[1:]:
-        total = total.merge(pair)
+    groups = [
+        parts[i].merge(parts[i + 1]).merge(parts[i + 2].merge(parts[i + 3]))
+        for i in range(0, 40, 4)
+    ]
+    total = groups[0]
+    for group in groups[1:]:
+        total = total.merge(group)
     assert total.series["brent"].rows() == result.summary.series["brent"].rows()
     np.testing.assert_array_equal(total.events.occurred, result.summary.events.occurred)
-    one = run_blocks([(s, 9, b, 100, s.horizon_days, s.horizons(), True) for b in (6, 7)])
-    assert one.series["brent"].rows() == pairs[3].series["brent"].rows()
+    args = [(s, 9, b, 100, s.horizon_days, s.horizons(), True) for b in range(40)]
+    three = run_blocks(args[4:7])
+    by_hand = parts[4].merge(parts[5]).merge(parts[6])
+    assert three.series["brent"].rows() == by_hand.series["brent"].rows()
 
 
 def test_common_random_numbers_across_scenarios(write_scenario: Any) -> None:
