@@ -778,6 +778,14 @@ def _switches_model(base: dict[Any, Any], child: dict[Any, Any]) -> bool:
 _REMOVABLE = {("events",), ("offsets",), ("assets",), ("correlations", "pairs")}
 
 
+def _removable(path: tuple[Any, ...]) -> bool:
+    """Whether ``null`` under ``path`` removes an inherited entry: an event, offset, asset,
+    correlation pair, or an offset's ``impaired_by`` entry."""
+    return path in _REMOVABLE or (
+        len(path) == 3 and path[0] == "offsets" and path[2] == "impaired_by"
+    )
+
+
 def _merge(
     base: Any,
     child: Any,
@@ -809,10 +817,12 @@ def _merge(
                 merged[key] = merged.pop(reverse)
                 for k in [k for k in src.origin if k[: len(sub)] == (*path, reverse)]:
                     del src.origin[k]
-        if value is None and path in _REMOVABLE:
+        if value is None and _removable(path):
             if key not in merged:
                 file, line = child_origin.get(sub, (None, None))
                 kind = {"correlations": "correlation pair"}.get(path[0], path[0].rstrip("s"))
+                if path[-1] == "impaired_by":
+                    kind = "impaired_by entry"
                 guess = difflib.get_close_matches(str(key), [str(k) for k in merged], n=1)
                 hint = f"; did you mean '{guess[0]}'?" if guess else ""
                 raise ScenarioError(

@@ -715,6 +715,28 @@ def test_offset_impaired_by_an_undefined_event(write_scenario: Any) -> None:
     assert err.message == "'ghost' is not an event of this scenario"
 
 
+def test_null_removes_an_inherited_impairment(write_scenario: Any) -> None:
+    """An impaired_by entry is removed like an event; a misspelt one is an error."""
+    impaired = {"shock": q(0.5, "fraction"), "calm": q(0.8, "fraction")}
+    write_scenario(
+        {
+            "name": "base_case",
+            "events": BASE_EVENTS,
+            "offsets": {"spare": spare(impaired_by=impaired)},
+        },
+        name="base.yaml",
+    )
+    body = "description: the child\noffsets:\n  spare:\n    impaired_by:\n      {}: null\n"
+    child = write_scenario(name="child.yaml", text=child_text(body.format("shock")))
+    offset = load_scenario(child).scenario.offsets["spare"]
+    assert list(offset.impaired_by) == ["calm"]
+    wrong = write_scenario(name="wrong.yaml", text=child_text(body.format("shok")))
+    assert str(error_of(wrong)) == (
+        f"{wrong}:6: offsets.spare.impaired_by.shok: null removes an inherited impaired_by "
+        "entry, but the base file has no impaired_by entry 'shok'; did you mean 'shock'?"
+    )
+
+
 def test_yaml_syntax_error(write_scenario: Any) -> None:
     path = write_scenario(text="name: x\ndescription: [unclosed\nas_of: 2026-02-06\n")
     err = error_of(path)
