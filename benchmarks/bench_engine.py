@@ -6,6 +6,10 @@ Prints figures; asserts nothing (speed is never a test). Run from the repository
     python benchmarks/bench_engine.py --paths 1000000 --workers 2
     python benchmarks/bench_engine.py --scaling       # full model, 1 worker against 2 workers
 
+The full model is also timed in pairs (its run right after a raw-rate measurement, five
+times or ``--repeats``) and the median ratio printed: on a shared machine whose speed drifts
+from minute to minute, the best of each measured apart can come from different moments.
+
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
 start-up, no output writing); the load average is printed before each measurement, since a
 shared machine makes single timings unreliable. Every block runs with one BLAS thread (the
@@ -181,6 +185,23 @@ def solo(scenario: str, paths: int, horizon: int | None, start: float) -> None:
     print(time.perf_counter() - t0)
 
 
+def paired_ratios(
+    loaded: LoadedScenario, paths: int, factors: int, repeats: int, horizon: int | None
+) -> list[float]:
+    """Per repeat, the full model's path-step-factors per second over numpy's raw
+    ``standard_normal`` rate (engine's bit generator) measured just before it, one worker,
+    compiled: on a machine whose speed drifts by the minute, a ratio of two measurements
+    taken together is steadier than the best of each taken apart."""
+    steps = horizon or loaded.scenario.horizon_days
+    ratios = []
+    for _ in range(repeats):
+        raw = normal_rate(repeats=2)
+        t0 = time.perf_counter()
+        run(loaded, RunConfig(paths=paths, seed=1, workers=1, horizon_days=horizon, compiled=True))
+        ratios.append(paths * steps * factors / (time.perf_counter() - t0) / raw)
+    return ratios
+
+
 def cpu_seconds() -> float:
     """User plus system CPU seconds of this process and its reaped workers: unlike wall
     time, barely affected by other processes loading the machine."""
@@ -291,6 +312,14 @@ def main() -> None:
             f"({ps * factors / pcg:5.1%} of PCG64's)",
             flush=True,
         )
+    ratios = paired_ratios(full, args.paths, 2 + k, max(5, args.repeats), args.horizon)
+    print(
+        f"paired: oil + {k} assets, compiled, each run right after its own raw {name} "
+        f"measurement: median {np.median(ratios):5.1%} of the raw rate (runs: "
+        + ", ".join(f"{r:.1%}" for r in ratios)
+        + ")",
+        flush=True,
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak resident memory: this process {peak:,.0f} MiB, largest worker {child:,.0f} MiB")
