@@ -6,8 +6,9 @@ Prints figures; asserts nothing (speed is never a test). Run from the repository
     python benchmarks/bench_engine.py --paths 1000000 --workers 2
     python benchmarks/bench_engine.py --scaling       # full model, 1 worker against 2 workers
 
-The full model is also timed in pairs (its run right after a raw-rate measurement, five
-times or ``--repeats``) and the median ratio printed: on a shared machine whose speed drifts
+The full model is also timed in pairs, on one worker whatever ``--workers`` says (its run
+right after a raw-rate measurement, ``--repeats`` times but at least five) and the median
+ratio printed: on a shared machine whose speed drifts
 from minute to minute, the best of each measured apart can come from different moments.
 
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
@@ -314,7 +315,7 @@ def main() -> None:
         )
     ratios = paired_ratios(full, args.paths, 2 + k, max(5, args.repeats), args.horizon)
     print(
-        f"paired: oil + {k} assets, compiled, each run right after its own raw {name} "
+        f"paired: oil + {k} assets, compiled, 1 worker, each run right after its own raw {name} "
         f"measurement: median {np.median(ratios):5.1%} of the raw rate (runs: "
         + ", ".join(f"{r:.1%}" for r in ratios)
         + ")",

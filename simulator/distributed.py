@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from simulator.errors import InputError, RuntimeFailure, SimulationFailure
@@ -53,7 +53,7 @@ def dask_blocks(
     plan: Callable[[int], list[tuple[Any, ...]]],
     scheduler: str,
     workers: int,
-) -> Iterator[tuple[tuple[Any, ...], Any]]:
+) -> Generator[tuple[tuple[Any, ...], Any], None, None]:
     """Run ``fn(*a)`` for each ``a`` in ``plan(n)`` on Dask, where ``n`` is the number of
     workers the cluster has (``workers`` for a LocalCluster, or if it reports none); yield
     each ``a`` with its result, in order.

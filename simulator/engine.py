@@ -495,9 +495,9 @@ TASKS_PER_WORKER = 8
 
 
 def task_blocks(n_blocks: int, workers: int) -> int:
-    """Consecutive blocks per task: the largest of 4, 2 and 1 that still gives each worker
-    at least :data:`TASKS_PER_WORKER` tasks (so that workers share the tail of a run
-    evenly), else 1.
+    """Consecutive blocks per task: the largest of 4 and 2 that still gives each worker at
+    least :data:`TASKS_PER_WORKER` tasks (so that workers share the tail of a run evenly),
+    else 1 (with fewer than ``2 * TASKS_PER_WORKER`` blocks per worker).
 
     Each task's summary (a few MB of histograms) costs its pickling, a pipe and its
     unpickling in the parent, which competes with the workers for the cores; a task
@@ -522,15 +522,34 @@ class MergeTree:
     is added to the running total. A part may be one block or an aligned run of 2 or 4
     already merged the same way (a task's result, :func:`run_blocks`): the outcome is the
     same bit for bit. A last, incomplete group has its pieces merged right to left:
-    blocks 0-2 as ``(0 + 1) + 2``.
+    blocks 0-2 as ``(0 + 1) + 2``; it may also come as one part, merged the same way.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: int = 0) -> None:
+        """A tree whose first part starts at block ``start`` (a task's first block)."""
         self.total: BlockSummary | None = None
         self._stack: list[tuple[int, int, BlockSummary]] = []  # (first block, blocks, part)
+        self._next = start  # the first block of the next part
+        self._last = False  # a last, incomplete group came as one part: nothing may follow
 
     def add(self, first: int, count: int, part: BlockSummary) -> None:
-        """Add the summary of blocks ``first .. first + count - 1`` (the next ones)."""
+        """Add the summary of blocks ``first .. first + count - 1`` (the next ones).
+
+        Raises
+        ------
+        ValueError
+            If the blocks are not the next ones, or are not a subtree of the fixed tree: an
+            aligned run of 1, 2 or 4 blocks, or a last, incomplete group from its start.
+        """
+        aligned = count in (1, 2, 4) and count <= MERGE_GROUP and first % count == 0
+        tail = 0 < count < MERGE_GROUP and first % MERGE_GROUP == 0
+        if self._last or first != self._next or not (aligned or tail):
+            raise ValueError(
+                f"blocks {first}..{first + count - 1} do not come next in the merge tree "
+                f"(next block {self._next})"
+            )
+        self._next = first + count
+        self._last = not aligned
         stack = self._stack
         stack.append((first, count, part))
         while len(stack) >= 2:
@@ -561,7 +580,7 @@ class MergeTree:
 def run_blocks(blocks: list[tuple[Any, ...]]) -> BlockSummary:
     """Run consecutive blocks (each the arguments of :func:`run_block`, block index third)
     and merge their summaries as :class:`MergeTree` does."""
-    tree = MergeTree()
+    tree = MergeTree(blocks[0][2])
     for args in blocks:
         tree.add(args[2], 1, run_block(*args))
     return tree.result()
@@ -608,6 +627,12 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def local_workers(n_blocks: int, workers: int) -> int:
+    """Local worker processes a run of ``n_blocks`` uses when ``workers`` are asked for:
+    no more than it has tasks (:func:`split_tasks`)."""
+    return min(workers, -(-n_blocks // task_blocks(n_blocks, workers)))
+
+
 def split_tasks(blocks: list[tuple[Any, ...]], workers: int) -> list[list[tuple[Any, ...]]]:
     """The blocks (each the arguments of :func:`run_block`) in tasks of
     :func:`task_blocks` consecutive blocks for ``workers`` workers."""
@@ -618,8 +643,9 @@ def split_tasks(blocks: list[tuple[Any, ...]], workers: int) -> list[list[tuple[
 def _tasks_in_order(
     blocks: list[tuple[Any, ...]], workers: int, scheduler: str | None = None
 ) -> Iterator[tuple[list[tuple[Any, ...]], BlockSummary]]:
-    """Run the blocks in tasks (:func:`split_tasks`, :func:`run_blocks`), yielding each
-    task and its summary in task order.
+    """Run the blocks in tasks (:func:`split_tasks`, :func:`run_blocks`) on up to
+    ``workers`` local processes (at most one per task: see :func:`local_workers`), yielding
+    each task and its summary in task order.
 
     With several workers, at most ``2 * workers`` tasks are in flight, so memory stays
     bounded however many there are. With a Dask scheduler the tasks run on the cluster
@@ -631,11 +657,12 @@ def _tasks_in_order(
         def plan(n_workers: int) -> list[tuple[Any, ...]]:
             return [(t,) for t in split_tasks(blocks, n_workers)]
 
-        for (task,), part in dask_blocks(run_blocks, plan, scheduler, workers):
-            yield task, part
+        with contextlib.closing(dask_blocks(run_blocks, plan, scheduler, workers)) as parts:
+            for (task,), part in parts:
+                yield task, part
         return
     tasks = split_tasks(blocks, workers)
-    workers = min(workers, len(tasks))
+    workers = local_workers(len(blocks), workers)
     if workers <= 1:
         for task in tasks:
             yield task, run_blocks(task)
@@ -863,7 +890,7 @@ def run(
     ]
     workers = config.workers
     if config.scheduler is None:
-        workers = min(workers, len(split_tasks(args, workers)))
+        workers = local_workers(len(args), workers)
     tree = MergeTree()
     done = 0
     try:

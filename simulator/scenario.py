@@ -778,6 +778,10 @@ def _switches_model(base: dict[Any, Any], child: dict[Any, Any]) -> bool:
 _REMOVABLE = {("events",), ("offsets",), ("assets",), ("correlations", "pairs")}
 
 
+#: What a ``null`` removes, by the key it is under (else that key without its plural "s").
+_REMOVED_KIND = {"pairs": "correlation pair", "impaired_by": "impaired_by entry"}
+
+
 def _removable(path: tuple[Any, ...]) -> bool:
     """Whether ``null`` under ``path`` removes an inherited entry: an event, offset, asset,
     correlation pair, or an offset's ``impaired_by`` entry."""
@@ -820,9 +824,7 @@ def _merge(
         if value is None and _removable(path):
             if key not in merged:
                 file, line = child_origin.get(sub, (None, None))
-                kind = {"correlations": "correlation pair"}.get(path[0], path[0].rstrip("s"))
-                if path[-1] == "impaired_by":
-                    kind = "impaired_by entry"
+                kind = _REMOVED_KIND.get(path[-1], str(path[-1]).rstrip("s"))
                 guess = difflib.get_close_matches(str(key), [str(k) for k in merged], n=1)
                 hint = f"; did you mean '{guess[0]}'?" if guess else ""
                 raise ScenarioError(
@@ -838,6 +840,9 @@ def _merge(
             continue
         if key in merged:
             merged[key] = _merge(merged[key], value, sub, src, child_origin)
+        elif key == "impaired_by" and isinstance(value, dict) and _removable(sub):
+            # An inherited offset without impairments has none to remove: the same message.
+            merged[key] = _merge({}, value, sub, src, child_origin)
         else:
             merged[key] = value
             for k, where in child_origin.items():

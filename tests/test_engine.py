@@ -109,7 +109,7 @@ def test_blocks_computed_in_any_order_merge_to_the_run(write_scenario: Any) -> N
         (10_000, 64, 4),
     ],
 )
-def test_task_blocks_leave_each_worker_eight_tasks(
+def test_task_blocks_leave_each_worker_eight_tasks_where_blocks_allow(
     n_blocks: int, workers: int, per_task: int
 ) -> None:
     assert task_blocks(n_blocks, workers) == per_task
@@ -131,7 +131,7 @@ def tree_of(n_blocks: int, per_task: int) -> str:
     tree = MergeTree()
     for first in range(0, n_blocks, per_task):
         count = min(per_task, n_blocks - first)
-        task = MergeTree()
+        task = MergeTree(first)
         for b in range(first, first + count):
             task.add(b, 1, Label(str(b)))  # type: ignore[arg-type]
         tree.add(first, count, task.result())
@@ -154,6 +154,27 @@ def test_merge_tree_is_the_same_for_every_task_size(n_blocks: int) -> None:
 def test_merge_tree_needs_a_block() -> None:
     with pytest.raises(ValueError, match=r"^no blocks were added$"):
         MergeTree().result()
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [(0, 3), (3, 1)],  # a partial group must be the last piece
+        [(0, 1), (1, 2)],  # a pair must start on an even block
+        [(0, 2), (3, 1)],  # block 2 is missing
+        [(0, 8)],  # wider than a group
+        [(1, 1)],  # not the first block
+    ],
+)
+def test_merge_tree_refuses_pieces_that_are_not_its_subtrees(
+    pieces: list[tuple[int, int]],
+) -> None:
+    tree = MergeTree()
+    *accepted, (first, count) = pieces
+    for f, c in accepted:
+        tree.add(f, c, Label(str(f)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="do not come next in the merge tree"):
+        tree.add(first, count, Label(str(first)))  # type: ignore[arg-type]
 
 
 def test_tasks_of_blocks_merge_in_the_fixed_tree(write_scenario: Any) -> None:

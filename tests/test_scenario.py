@@ -735,6 +735,18 @@ def test_null_removes_an_inherited_impairment(write_scenario: Any) -> None:
         f"{wrong}:6: offsets.spare.impaired_by.shok: null removes an inherited impaired_by "
         "entry, but the base file has no impaired_by entry 'shok'; did you mean 'shock'?"
     )
+    # An inherited offset without impairments: nothing to remove, and the same message.
+    write_scenario(
+        {"name": "plain", "events": BASE_EVENTS, "offsets": {"spare": spare()}}, name="plain.yaml"
+    )
+    none = write_scenario(
+        name="none.yaml",
+        text=body.format("shock").replace("description", "extends: plain.yaml\ndescription"),
+    )
+    assert str(error_of(none)) == (
+        f"{none}:6: offsets.spare.impaired_by.shock: null removes an inherited impaired_by "
+        "entry, but the base file has no impaired_by entry 'shock'"
+    )
 
 
 def test_yaml_syntax_error(write_scenario: Any) -> None:
