@@ -194,6 +194,19 @@ def test_histogram_merge_is_exact_and_associative() -> None:
     np.testing.assert_array_equal(left.high, whole.high)
 
 
+def test_compacted_histogram_keeps_its_counts_in_the_narrowest_type() -> None:
+    merged = Histogram.of("log", _sample(3, n=700)).merge(Histogram.of("log", _sample(4, n=700)))
+    assert merged.counts.dtype == np.int64
+    small = merged.compacted()
+    assert small.counts.dtype == np.uint16
+    np.testing.assert_array_equal(small.counts, merged.counts)
+    assert (small.offset, small.kind) == (merged.offset, merged.kind)
+    big = Histogram("log", merged.counts * 100, merged.offset, merged.low, merged.high)
+    assert big.compacted().counts.dtype == np.uint32  # 140,000 values per date
+    # Merging into a compacted total still gives int64 counts.
+    assert small.merge(merged, in_place=True).counts.dtype == np.int64
+
+
 def test_histogram_density_integrates_to_one() -> None:
     # 240 occupied bins [j, j + 1) / 1000 with j = 0..239, merged in pairs into 120 bins.
     rng = np.random.default_rng(6)
