@@ -3,6 +3,10 @@ direct statement of its rule; the compiled form equals its plain-Python referenc
 
 from __future__ import annotations
 
+import signal
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -439,3 +443,35 @@ def test_markov_regimes_forms_agree_and_follow_the_rules(settling: bool) -> None
     np.testing.assert_array_equal(out, expected)
     with pytest.raises(ValueError, match=r"initial, p and q must be \(500,\) and hold \(60, 500\)"):
         kernels.markov_regimes(u, initial[1:], p, q, hold, settle)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_compiled_draws_run_with_ctrl_c_and_sigterm_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba unboxes a Generator by calling Python code, where a raising signal handler
+    leaves it with unset pointers (a crash): the kernels that take one run with SIGINT and
+    SIGTERM held, which are delivered when they return; the others do not."""
+    masks: dict[str, set[int]] = {}
+
+    def record(name: str) -> Any:
+        def kernel(*args: Any) -> None:
+            masks[name] = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+        return kernel
+
+    names = ("standard_normal", "t_factors", "add_decaying")
+    monkeypatch.setattr(
+        kernels, "_compiled", lambda: SimpleNamespace(**{n: record(n) for n in names})
+    )
+    before = set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    rng = np.random.Generator(np.random.SFC64(0))
+    with kernels.compiled():
+        kernels.standard_normal(rng, np.empty(3))
+        kernels.t_factors(rng, np.full(2, 5.0), 3)
+        add_decaying(
+            np.zeros((1, 2)), np.zeros(1, np.int64), np.ones(1), np.zeros(1, np.int64), np.ones(1)
+        )
+    held = {signal.SIGINT, signal.SIGTERM}
+    assert held <= masks["standard_normal"]
+    assert held <= masks["t_factors"]
+    assert not held & masks["add_decaying"]
+    assert set(signal.pthread_sigmask(signal.SIG_BLOCK, [])) == before
