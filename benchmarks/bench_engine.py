@@ -10,6 +10,8 @@ The full model is also timed in pairs, on one worker whatever ``--workers`` says
 right after a raw-rate measurement, ``--repeats`` times but at least five) and the median
 ratio printed: on a shared machine whose speed drifts
 from minute to minute, the best of each measured apart can come from different moments.
+``--scaling`` likewise ends with 1-worker and 2-worker runs alternated, and the median of
+each pair's speed-up.
 
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
 start-up, no output writing); the load average is printed before each measurement, since a
@@ -263,6 +265,20 @@ def main() -> None:
             f"machine's ceiling: two independent 1-worker processes, {args.paths // 2:,} paths "
             f"each, together: {pair:6.2f} s = {by_workers[1] / pair:.2f}x over 1 worker; the "
             f"2-worker run reaches {pair / by_workers[2]:.0%} of that  [{load()}]",
+            flush=True,
+        )
+        ratios = []
+        for _ in range(max(3, args.repeats)):
+            one, two = (
+                time_run(full, args.paths, w, repeats=1, horizon=args.horizon, compiled=True)
+                for w in (1, 2)
+            )
+            ratios.append(one / two)
+        print(
+            f"paired: a 1-worker run then a 2-worker run, {len(ratios)} times: median "
+            f"speed-up {np.median(ratios):.2f}x (pairs: "
+            + ", ".join(f"{r:.2f}x" for r in ratios)
+            + ")",
             flush=True,
         )
         return
