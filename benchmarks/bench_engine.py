@@ -10,8 +10,8 @@ The full model is also timed in pairs, on one worker whatever ``--workers`` says
 right after a raw-rate measurement, ``--repeats`` times but at least five) and the median
 ratio printed: on a shared machine whose speed drifts
 from minute to minute, the best of each measured apart can come from different moments.
-``--scaling`` likewise ends with 1-worker and 2-worker runs alternated, and the median of
-each pair's speed-up.
+``--scaling`` likewise ends with pairs of a 1-worker and a 2-worker run (each first in turn),
+and the median of each pair's speed-up.
 
 Timings are best of ``--repeats`` (3) runs of ``simulator.engine.run`` in this process (no CLI
 start-up, no output writing); the load average is printed before each measurement, since a
@@ -268,14 +268,15 @@ def main() -> None:
             flush=True,
         )
         ratios = []
-        for _ in range(max(3, args.repeats)):
-            one, two = (
-                time_run(full, args.paths, w, repeats=1, horizon=args.horizon, compiled=True)
-                for w in (1, 2)
-            )
-            ratios.append(one / two)
+        for i in range(max(3, args.repeats)):
+            order = (1, 2) if i % 2 == 0 else (2, 1)  # neither always goes first
+            secs = {
+                w: time_run(full, args.paths, w, repeats=1, horizon=args.horizon, compiled=True)
+                for w in order
+            }
+            ratios.append(secs[1] / secs[2])
         print(
-            f"paired: a 1-worker run then a 2-worker run, {len(ratios)} times: median "
+            f"paired: a 1-worker and a 2-worker run, in turn first, {len(ratios)} times: median "
             f"speed-up {np.median(ratios):.2f}x (pairs: "
             + ", ".join(f"{r:.2f}x" for r in ratios)
             + ")",

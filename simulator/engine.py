@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from simulator import scenario as sc
 from simulator.assets import simulate_assets
 from simulator.errors import InputError, SimulationFailure
 from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_log_price
+from simulator.interrupts import signals_held
 from simulator.portfolio import LoadedPortfolio, PortfolioSummary, position_pnl
 from simulator.reduce import EXACT_BUDGET_VALUES, CrossMoments, SeriesSpec, SeriesSummary
 from simulator.streams import Streams, normalise_seed
@@ -577,56 +577,29 @@ class MergeTree:
         return self.total
 
 
-def run_blocks(blocks: list[tuple[Any, ...]]) -> BlockSummary:
+def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSummary:
     """Run consecutive blocks (each the arguments of :func:`run_block`, block index third)
-    and merge their summaries as :class:`MergeTree` does."""
+    and merge their summaries as :class:`MergeTree` does.
+
+    With ``to_send`` (a worker's result, pickled to its parent) the merged fan-chart counts
+    are made as narrow as a block's (uint16 up to 65,535 paths, not int64): a quarter of
+    their size on the pipe.
+    """
     tree = MergeTree(blocks[0][2])
     for args in blocks:
         tree.add(args[2], 1, run_block(*args))
     total = tree.result()
-    if len(blocks) > 1:  # merged counts are int64; sent (to a parent) as narrow as a block's
+    if to_send and len(blocks) > 1:
         for series in total.series.values():
             series.fan = series.fan.compacted()
     return total
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while new processes fork; deliver them after.
-
-    Python runs a signal handler at the next bytecode of the main thread, which can be
-    inside a fork hook (``logging`` registers some); an exception the handler raises there
-    is printed and dropped, so the interruption would be lost. Inside this block the
-    handlers only record the signal; on leaving, the original handlers are restored and
-    called for what was recorded (so Ctrl-C raises ``KeyboardInterrupt`` here).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-
-    def record(signum: int, frame: object) -> None:
-        caught.append(signum)
-
-    previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for signum in caught:
-            handler = previous[signal.Signals(signum)]
-            if callable(handler):
-                handler(signum, None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), signum)
 
 
 def _worker_signals() -> None:
     """In a worker process: ignore Ctrl-C (a terminal sends it to the whole process group;
     the parent stops the run) and let SIGTERM end the worker at once (the parent's
     ``terminate()``). A forked worker would otherwise inherit the parent's handlers, or
-    the ones :func:`signals_held` has in place while it forks."""
+    the ones :func:`~simulator.interrupts.signals_held` has in place while it forks."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -659,10 +632,10 @@ def _tasks_in_order(
         from simulator.distributed import dask_blocks
 
         def plan(n_workers: int) -> list[tuple[Any, ...]]:
-            return [(t,) for t in split_tasks(blocks, n_workers)]
+            return [(t, True) for t in split_tasks(blocks, n_workers)]
 
         with contextlib.closing(dask_blocks(run_blocks, plan, scheduler, workers)) as parts:
-            for (task,), part in parts:
+            for (task, _), part in parts:
                 yield task, part
         return
     tasks = split_tasks(blocks, workers)
@@ -685,7 +658,7 @@ def _tasks_in_order(
         for i in range(len(tasks)):
             while nxt < len(tasks) and nxt < i + 2 * workers:
                 with signals_held():  # submit may fork a worker
-                    pending[nxt] = pool.submit(run_blocks, tasks[nxt])
+                    pending[nxt] = pool.submit(run_blocks, tasks[nxt], True)
                 for proc in (getattr(pool, "_processes", None) or {}).values():
                     if proc not in workers_of:
                         workers_of.append(proc)

@@ -41,13 +41,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+
+from simulator.interrupts import signals_held
 
 __all__ = [
     "COMPILED_MIN_PATHS",
@@ -806,32 +806,10 @@ def numpy_event_effects(
         forced[rows] |= (steps >= first) & (steps < first + stress_length[:, None])
 
 
-#: Compiled kernels that take a ``numpy.random.Generator``: see :func:`_signals_deferred`.
+#: Compiled kernels that take a ``numpy.random.Generator``: numba unboxes it by calling
+#: Python code, where a raising signal handler makes it crash (see
+#: :mod:`simulator.interrupts`), so they run with Ctrl-C and SIGTERM held.
 _DRAWING = frozenset({"standard_normal", "t_factors"})
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the duration of a compiled call that takes a generator,
-    in the main thread; they are delivered, and their handlers run, as it returns.
-
-    numba turns a ``Generator`` argument into function pointers by calling Python code
-    (``ctypes.cast``); a signal handler that raises there (Ctrl-C's ``KeyboardInterrupt``)
-    makes that step fail, and numba (0.68 here) ignores the failure and runs the kernel with
-    pointers left unset: the process then crashes (SIGSEGV), or returns with an exception
-    set (``SystemError``). Measured: 22 crashes in 40 Ctrl-Cs sent to a loop of such calls
-    on tiny arrays; none with the signals held.
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_sigmask"
-    ):
-        yield  # handlers run only in the main thread; no masks on this platform
-        return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _run(name: str, *args: Any) -> Any:
@@ -841,14 +819,14 @@ def _run(name: str, *args: Any) -> Any:
     try:
         kernel = getattr(_compiled(), name)
         if name in _DRAWING:
-            with _signals_deferred():
+            with signals_held():
                 return kernel(*args)
         return kernel(*args)
     except SystemError as exc:
         # A signal handler that raised (Ctrl-C, or SIGTERM turned into KeyboardInterrupt)
         # while numba unboxed the arguments surfaces as "returned a result with an
-        # exception set" (see _signals_deferred, which holds the signals where Python code
-        # runs in unboxing): re-raise the interruption itself.
+        # exception set" (the kernels that take a generator, where this happens, hold the
+        # signals: see simulator.interrupts): re-raise the interruption itself.
         if isinstance(exc.__cause__, KeyboardInterrupt):
             raise exc.__cause__ from None
         raise

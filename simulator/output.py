@@ -27,9 +27,10 @@ import numpy as np
 
 from simulator import __version__
 from simulator.assets import correlation_repair
-from simulator.engine import RunResult, signals_held
+from simulator.engine import RunResult
 from simulator.engine import default_workers as engine_default_workers
 from simulator.errors import InputError, RuntimeFailure
+from simulator.interrupts import signals_held
 from simulator.portfolio import describe
 from simulator.samples import series_meta
 from simulator.streams import BIT_GENERATOR

@@ -198,8 +198,11 @@ def test_tasks_of_blocks_merge_in_the_fixed_tree(write_scenario: Any) -> None:
     three = run_blocks(args[4:7])
     by_hand = parts[4].merge(parts[5]).merge(parts[6])
     assert three.series["brent"].rows() == by_hand.series["brent"].rows()
-    # A task's merged counts go back to its parent as narrow as a block's.
-    assert three.series["brent"].fan.counts.dtype == np.uint16
+    # Merged counts are int64 in-process; sent to a parent, as narrow as a block's.
+    assert three.series["brent"].fan.counts.dtype == np.int64
+    sent = run_blocks(args[4:7], to_send=True)
+    assert sent.series["brent"].fan.counts.dtype == np.uint16
+    assert sent.series["brent"].rows() == three.series["brent"].rows()
 
 
 def test_common_random_numbers_across_scenarios(write_scenario: Any) -> None:

@@ -1,0 +1,75 @@
+"""Holding Ctrl-C and SIGTERM over a short critical section, and delivering them after.
+
+Python runs a signal's handler in the main thread at its next bytecode, wherever that is.
+Two places must not see a handler raise there:
+
+* a fork hook (``logging`` registers some): the exception is printed and dropped, so the
+  interruption would be lost (:mod:`simulator.engine` and :mod:`simulator.output` fork
+  workers inside :func:`signals_held`);
+* numba turning a ``numpy.random.Generator`` argument into function pointers, which calls
+  Python code (``ctypes.cast``): numba (0.68 here) ignores the failure and runs the kernel
+  with pointers left unset, and the process crashes with SIGSEGV (measured: 22 crashes in
+  40 Ctrl-Cs sent to a loop of compiled draws on tiny arrays; see
+  :mod:`simulator.kernels`).
+
+Inside :func:`signals_held` the handlers only record the signal, whichever thread the
+operating system delivered it to; on leaving, the original handlers are put back and
+called for what was recorded, so Ctrl-C raises ``KeyboardInterrupt`` as the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["signals_held"]
+
+HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """Do what ``handler`` (as :func:`signal.getsignal` gives it) does for ``signum``."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler != signal.SIG_IGN:  # SIG_DFL, or None (set outside Python): the default
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block; deliver them, once each as received, after.
+
+    Only in the main thread (handlers run nowhere else); elsewhere the block runs as is.
+    An interruption at any point while the handlers are swapped in or out leaves none
+    recording for good: each recording handler passes a signal straight on to the
+    original one once the block has ended.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    holding = [True]
+
+    def record(signum: int, frame: object) -> None:
+        if holding[0]:
+            caught.append(signum)
+        else:  # the block has ended, but this handler is not yet replaced
+            _deliver(signum, previous[signum])
+
+    try:
+        for sig in HELD:
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, record)
+        yield
+    finally:
+        holding[0] = False
+        for num, original in previous.items():
+            signal.signal(num, original if original is not None else signal.SIG_DFL)
+        for signum in caught:
+            _deliver(signum, previous[signum])
