@@ -205,6 +205,12 @@ def paired_ratios(
     return ratios
 
 
+def print_paired(what: str, values: list[float], fmt: str) -> None:
+    """One line: what was paired, the median and every pair's figure, in ``fmt``."""
+    runs = ", ".join(fmt.format(v) for v in values)
+    print(f"paired: {what}: median {fmt.format(float(np.median(values)))} (runs: {runs})")
+
+
 def cpu_seconds() -> float:
     """User plus system CPU seconds of this process and its reaped workers: unlike wall
     time, barely affected by other processes loading the machine."""
@@ -275,13 +281,8 @@ def main() -> None:
                 for w in order
             }
             ratios.append(secs[1] / secs[2])
-        print(
-            f"paired: a 1-worker and a 2-worker run, in turn first, {len(ratios)} times: median "
-            f"speed-up {np.median(ratios):.2f}x (pairs: "
-            + ", ".join(f"{r:.2f}x" for r in ratios)
-            + ")",
-            flush=True,
-        )
+        what = f"a 1-worker and a 2-worker run, in turn first, {len(ratios)} times: speed-up"
+        print_paired(what, ratios, "{:.2f}x")
         return
     _tune_allocator()  # as run() does: block-sized arrays reuse the heap
     k = len(full.scenario.assets)
@@ -331,13 +332,8 @@ def main() -> None:
             flush=True,
         )
     ratios = paired_ratios(full, args.paths, 2 + k, max(5, args.repeats), args.horizon)
-    print(
-        f"paired: oil + {k} assets, compiled, 1 worker, each run right after its own raw {name} "
-        f"measurement: median {np.median(ratios):5.1%} of the raw rate (runs: "
-        + ", ".join(f"{r:.1%}" for r in ratios)
-        + ")",
-        flush=True,
-    )
+    what = f"oil + {k} assets, compiled, 1 worker, each run right after its own raw {name} "
+    print_paired(what + "measurement: share of the raw rate", ratios, "{:.1%}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak resident memory: this process {peak:,.0f} MiB, largest worker {child:,.0f} MiB")
