@@ -382,7 +382,14 @@ def run_cmd(
 
     Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
-    with handle_errors("Interrupted: nothing was written for the unfinished scenario."):
+    unwritten: int | None = None  # scenarios still to write, once running
+
+    def interrupted() -> str:
+        if unwritten == 0:  # after the last write (printing its summary, say)
+            return "Interrupted: every result was written."
+        return "Interrupted: nothing was written for the unfinished scenario."
+
+    with handle_errors(interrupted):
         loaded, book, config = _prepare(
             files,
             portfolio,
@@ -403,6 +410,7 @@ def run_cmd(
                 check_replaceable(out_path / item.scenario.name)
         _notes(loaded, config, quiet)
         _warm_kernels(config, quiet)
+        unwritten = len(loaded)
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
@@ -410,6 +418,7 @@ def run_cmd(
             finally:
                 bar.close()
             target = write_run(result, out_path, force=force, command=_command_line())
+            unwritten -= 1
             _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))

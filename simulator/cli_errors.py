@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import typer
 
@@ -79,8 +79,11 @@ VALIDATE_HINT = "; sim validate lists them all"
 
 
 @contextlib.contextmanager
-def handle_errors(interrupted: str = NOTHING_WRITTEN) -> Iterator[None]:
-    """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes."""
+def handle_errors(interrupted: str | Callable[[], str] = NOTHING_WRITTEN) -> Iterator[None]:
+    """Run a command body, mapping exceptions to ``Error: ...`` lines and exit codes.
+
+    ``interrupted`` is what an interruption says, or a function giving it at that moment
+    (what has been written by then)."""
     try:
         yield
     except ScenarioError as exc:
@@ -92,7 +95,7 @@ def handle_errors(interrupted: str = NOTHING_WRITTEN) -> Iterator[None]:
     except KeyboardInterrupt:
         ignore_further_interrupts()
         _interrupted[0] = True
-        _say(interrupted)
+        _say(interrupted if isinstance(interrupted, str) else interrupted())
         raise typer.Exit(interrupted_by()) from None
     except (typer.Exit, typer.Abort):
         raise

@@ -232,6 +232,49 @@ def test_run_several_scenarios(runner: Any, write_scenario: Any, tmp_path: Path)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["first", "second"]
 
 
+@pytest.mark.parametrize(
+    ("interrupt_at", "message"),
+    [
+        ("second", "Interrupted: nothing was written for the unfinished scenario."),
+        (None, "Interrupted: every result was written."),
+    ],
+)
+def test_an_interruption_says_what_was_written(
+    runner: Any,
+    write_scenario: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    interrupt_at: str | None,
+    message: str,
+) -> None:
+    """Ctrl-C during the second scenario's run, or after the last result was written (while
+    its summary prints): the message says which."""
+    a = write_scenario({"name": "first"}, name="a.yaml")
+    b = write_scenario({"name": "second"}, name="b.yaml")
+    real_run, real_table = simulator.cli.run, simulator.cli._summary_table
+    tables: list[str] = []
+
+    def run(item: Any, *args: Any, **kwargs: Any) -> Any:
+        if item.scenario.name == interrupt_at:
+            raise KeyboardInterrupt
+        return real_run(item, *args, **kwargs)
+
+    def table(result: Any) -> Any:
+        tables.append(result.loaded.scenario.name)
+        if interrupt_at is None and len(tables) == 2:
+            raise KeyboardInterrupt
+        return real_table(result)
+
+    monkeypatch.setattr(simulator.cli, "run", run)
+    monkeypatch.setattr(simulator.cli, "_summary_table", table)
+    args = ["--paths", "400", "--workers", "1"]  # not --quiet: the summaries print
+    result = invoke(runner, "run", a, b, *args, "--out", tmp_path / "out")
+    assert result.exit_code == 130
+    assert only_line(result.stderr) == message
+    written = ["first"] if interrupt_at else ["first", "second"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+
+
 def test_run_shipped_baseline(runner: Any, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = invoke(
