@@ -208,7 +208,8 @@ def paired_ratios(
 def print_paired(what: str, values: list[float], fmt: str) -> None:
     """One line: what was paired, the median and every pair's figure, in ``fmt``."""
     runs = ", ".join(fmt.format(v) for v in values)
-    print(f"paired: {what}: median {fmt.format(float(np.median(values)))} (runs: {runs})")
+    median = fmt.format(float(np.median(values)))
+    print(f"paired: {what}: median {median} (each: {runs})", flush=True)
 
 
 def cpu_seconds() -> float:
@@ -281,7 +282,7 @@ def main() -> None:
                 for w in order
             }
             ratios.append(secs[1] / secs[2])
-        what = f"a 1-worker and a 2-worker run, in turn first, {len(ratios)} times: speed-up"
+        what = f"a 1-worker and a 2-worker run, in turn first, {len(ratios)} times; speed-up"
         print_paired(what, ratios, "{:.2f}x")
         return
     _tune_allocator()  # as run() does: block-sized arrays reuse the heap
@@ -333,7 +334,7 @@ def main() -> None:
         )
     ratios = paired_ratios(full, args.paths, 2 + k, max(5, args.repeats), args.horizon)
     what = f"oil + {k} assets, compiled, 1 worker, each run right after its own raw {name} "
-    print_paired(what + "measurement: share of the raw rate", ratios, "{:.1%}")
+    print_paired(what + "measurement; share of the raw rate", ratios, "{:.1%}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak resident memory: this process {peak:,.0f} MiB, largest worker {child:,.0f} MiB")

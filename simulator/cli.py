@@ -382,12 +382,17 @@ def run_cmd(
 
     Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
-    unwritten: int | None = None  # scenarios still to write, once running
+    unwritten: list[int] = []  # scenarios still to write, once running
 
     def interrupted() -> str:
-        if unwritten == 0:  # after the last write (printing its summary, say)
+        if not unwritten:
+            return NOTHING_WRITTEN
+        if unwritten[0] == 0:  # after the last write (printing its summary, say)
             return "Interrupted: every result was written."
         return "Interrupted: nothing was written for the unfinished scenario."
+
+    def written() -> None:
+        unwritten[0] -= 1
 
     with handle_errors(interrupted):
         loaded, book, config = _prepare(
@@ -410,15 +415,16 @@ def run_cmd(
                 check_replaceable(out_path / item.scenario.name)
         _notes(loaded, config, quiet)
         _warm_kernels(config, quiet)
-        unwritten = len(loaded)
+        unwritten.append(len(loaded))
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:
                 result = run(item, config, progress=bar, portfolio=book)
             finally:
                 bar.close()
-            target = write_run(result, out_path, force=force, command=_command_line())
-            unwritten -= 1
+            target = write_run(
+                result, out_path, force=force, command=_command_line(), on_written=written
+            )
             _paths_note(result, target, quiet)
             if not quiet:
                 out.print(_summary_table(result))
@@ -477,7 +483,12 @@ def compare_cmd(
     from simulator.report.compare_report import portfolio_terminal_table, terminal_table
     from simulator.samples import Sample
 
-    with handle_errors():
+    done: list[bool] = []
+
+    def interrupted() -> str:
+        return "Interrupted: the comparison was written." if done else NOTHING_WRITTEN
+
+    with handle_errors(interrupted):
         if len(items) < 2:
             raise InputError("compare needs at least two scenario files or run directories")
         dirs = [p.is_dir() for p in items]
@@ -566,6 +577,7 @@ def compare_cmd(
                 "inputs": [str(p) for p in items],
                 "command": _command_line(),
             },
+            on_written=lambda: done.append(True),
         )
         if not quiet:
             table = Table(

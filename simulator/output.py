@@ -181,11 +181,14 @@ def target_directory(out: Path, name: str, force: bool) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
+def atomic_directory(target: Path, on_done: Callable[[], None] | None = None) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``target`` if the block succeeds.
 
     On any exception (including KeyboardInterrupt) the temporary directory is removed and
-    ``target`` is left as it was.
+    ``target`` is left as it was. Signals wait while an earlier ``target`` is swapped out
+    and removed and the new one put in place, and while ``on_done`` (if given) records
+    that it is: an interruption there would leave the earlier result hidden, or a result
+    in place that its caller does not know about.
     """
     parent = target.parent
     try:
@@ -196,13 +199,16 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         raise RuntimeFailure(f"cannot write to {parent}: {exc.strerror or exc}") from None
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with signals_held():
+            old = None
+            if target.exists():
+                old = parent / f".{target.name}.old-{os.getpid()}"
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            if on_done is not None:
+                on_done()
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeFailure(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -343,6 +349,7 @@ def write_run(
     force: bool = False,
     extra: Callable[[RunResult, Path], list[str]] | None = None,
     command: str | None = None,
+    on_written: Callable[[], None] | None = None,
 ) -> Path:
     """Write a run's tables, charts and manifest into a new directory under ``out``.
 
@@ -359,6 +366,9 @@ def write_run(
         their names.
     command
         The command line that asked for the run, for the manifest.
+    on_written
+        Called as the directory is put in place, with signals held (see
+        :func:`atomic_directory`).
 
     Returns
     -------
@@ -372,7 +382,7 @@ def write_run(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
     target = target_directory(out, result.scenario.name, force)
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, on_written) as tmp:
         written = {
             "summary.csv": tables.to_csv(tables.SUMMARY_COLUMNS, tables.summary_rows(result)),
             "events.csv": tables.to_csv(tables.EVENT_COLUMNS, tables.event_rows(result)),
@@ -429,6 +439,7 @@ def write_comparison(
     out: Path,
     force: bool = False,
     meta: dict[str, Any] | None = None,
+    on_written: Callable[[], None] | None = None,
 ) -> Path:
     """Write a comparison's tables, charts and manifest into a new directory under ``out``.
 
@@ -442,6 +453,8 @@ def write_comparison(
         Replace an existing directory of the same name.
     meta
         Extra manifest entries (command, times).
+    on_written
+        Called as the directory is put in place, with signals held.
     """
     from simulator.report import compare_report as cr
     from simulator.report.html import render_compare
@@ -449,7 +462,7 @@ def write_comparison(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory")
     target = target_directory(out, comparison_name(comparison.names), force)
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, on_written) as tmp:
         files = {
             "comparison.csv": cr.comparison_csv(comparison),
             "comparison.md": cr.comparison_markdown(comparison),

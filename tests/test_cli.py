@@ -267,12 +267,33 @@ def test_an_interruption_says_what_was_written(
 
     monkeypatch.setattr(simulator.cli, "run", run)
     monkeypatch.setattr(simulator.cli, "_summary_table", table)
+    monkeypatch.setattr(simulator.cli_errors, "_interrupted", [False])
     args = ["--paths", "400", "--workers", "1"]  # not --quiet: the summaries print
     result = invoke(runner, "run", a, b, *args, "--out", tmp_path / "out")
     assert result.exit_code == 130
     assert only_line(result.stderr) == message
     written = ["first"] if interrupt_at else ["first", "second"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+
+
+def test_an_interrupted_compare_says_whether_it_wrote(
+    runner: Any, write_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the comparison's table prints: the comparison was written."""
+    import simulator.report.compare_report as cr
+
+    def table(comparison: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cr, "terminal_table", table)
+    monkeypatch.setattr(simulator.cli_errors, "_interrupted", [False])
+    a = write_scenario({"name": "first"}, name="a.yaml")
+    b = write_scenario({"name": "second"}, name="b.yaml")
+    out = tmp_path / "out"
+    result = invoke(runner, "compare", a, b, "--paths", "200", "--workers", "1", "--out", out)
+    assert result.exit_code == 130
+    assert only_line(result.stderr) == "Interrupted: the comparison was written."
+    assert len(list(out.iterdir())) == 1
 
 
 def test_run_shipped_baseline(runner: Any, tmp_path: Path) -> None:
