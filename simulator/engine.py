@@ -684,15 +684,10 @@ def _stop(pool: cf.ProcessPoolExecutor, workers: list[Any]) -> None:
             proc.kill()
 
 
-#: Measured engine throughput on one core of the reference 2-core machine, path-steps per
-#: second per (2 + number of assets) factors; used only for the up-front time estimate.
-_PATH_STEP_FACTORS_PER_SECOND = 20e6
-
-
 def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> dict[str, float]:
-    """Rough peak memory (bytes) and wall time (seconds) of a run, before running it.
+    """Rough peak memory of a run (``memory_bytes``), before running it.
 
-    Memory: each worker holds about 40 + 6 k arrays of one block's ``(block, T + 1)``
+    Each worker holds about 40 + 6 k arrays of one block's ``(block, T + 1)``
     doubles (k assets) while simulating, and up to two finished block summaries wait per
     worker; the parent keeps the exact horizon values within their budget, the portfolio
     tail and the merged histograms.
@@ -714,9 +709,7 @@ def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) 
     )
     hist = series * (MAX_FAN_DATES + horizons) * 8000 * 8 * 3
     memory = 250e6 + workers * per_block + exact + tail + hist
-    rate = _PATH_STEP_FACTORS_PER_SECOND * min(workers, default_workers())
-    seconds = config.paths * n_steps * (2 + k) / rate
-    return {"memory_bytes": memory, "seconds": seconds}
+    return {"memory_bytes": memory}
 
 
 def available_memory() -> float | None:
@@ -740,8 +733,8 @@ def check_resources(
     if free is not None and est["memory_bytes"] > free:
         raise InputError(
             f"{scenario.name}: this run needs about {est['memory_bytes'] / 2**30:.1f} GiB but "
-            f"{free / 2**30:.1f} GiB is available; use fewer --workers or a smaller block, "
-            "or pass --ignore-memory-check to run anyway"
+            f"{free / 2**30:.1f} GiB is available; use fewer --workers, or pass "
+            "--ignore-memory-check to run anyway"
         )
     return est
 

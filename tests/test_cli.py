@@ -14,6 +14,7 @@ from conftest import REPO, SCENARIOS, event, q
 
 import simulator.cli
 import simulator.engine
+import simulator.scenario
 from simulator import __version__
 from simulator.cli import app
 from simulator.errors import RuntimeFailure
@@ -294,6 +295,28 @@ def test_an_interrupted_compare_says_whether_it_wrote(
     assert result.exit_code == 130
     assert only_line(result.stderr) == "Interrupted: the comparison was written."
     assert len(list(out.iterdir())) == 1
+
+
+def test_a_run_that_needs_more_memory_than_is_free_is_refused(
+    runner: Any, scenario_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 2 before anything runs, with the estimate and what to do; the check can be
+    skipped."""
+    monkeypatch.setattr(simulator.engine, "available_memory", lambda: 0.1 * 2**30)
+    out = tmp_path / "out"
+    args = ["--paths", "400", "--workers", "2", "--quiet", "--out", out]
+    config = simulator.engine.RunConfig(paths=400, seed=1, workers=2)
+    loaded = simulator.scenario.load_scenario(scenario_file)
+    need = simulator.engine.estimate(loaded.scenario, config)["memory_bytes"] / 2**30
+    result = invoke(runner, "run", scenario_file, *args)
+    assert result.exit_code == 2
+    assert only_line(result.stderr) == (
+        f"Error: {loaded.scenario.name}: this run needs about {need:.1f} GiB but 0.1 GiB is "
+        "available; use fewer --workers, or pass --ignore-memory-check to run anyway"
+    )
+    assert not out.exists() or empty(out)
+    result = invoke(runner, "run", scenario_file, *args, "--ignore-memory-check")
+    assert result.exit_code == 0, result.output
 
 
 def test_run_shipped_baseline(runner: Any, tmp_path: Path) -> None:
