@@ -539,9 +539,11 @@ class MergeTree:
         ------
         ValueError
             If the blocks are not the next ones, or are not a subtree of the fixed tree: an
-            aligned run of 1, 2 or 4 blocks, or a last, incomplete group from its start.
+            aligned run of 1, 2 or 4 (a power of two up to :data:`MERGE_GROUP`) blocks, or
+            a last, incomplete group from its start.
         """
-        aligned = count in (1, 2, 4) and count <= MERGE_GROUP and first % count == 0
+        # A power of two up to a group, starting on a multiple of itself.
+        aligned = 0 < count <= MERGE_GROUP and count & (count - 1) == 0 and first % count == 0
         tail = 0 < count < MERGE_GROUP and first % MERGE_GROUP == 0
         if self._last or first != self._next or not (aligned or tail):
             raise ValueError(

@@ -806,19 +806,15 @@ def numpy_event_effects(
         forced[rows] |= (steps >= first) & (steps < first + stress_length[:, None])
 
 
-#: Compiled kernels that take a ``numpy.random.Generator``: numba unboxes it by calling
-#: Python code, where a raising signal handler makes it crash (see
-#: :mod:`simulator.interrupts`), so they run with Ctrl-C and SIGTERM held.
-_DRAWING = frozenset({"standard_normal", "t_factors"})
-
-
 def _run(name: str, *args: Any) -> Any:
     """Kernel ``name`` on ``args``: its compiled form inside :func:`compiled`, else numpy."""
     if not _ACTIVE.get():
         return globals()[f"numpy_{name}"](*args)
     try:
         kernel = getattr(_compiled(), name)
-        if name in _DRAWING:
+        if any(isinstance(a, np.random.Generator) for a in args):
+            # numba unboxes a generator by calling Python code, where a raising signal
+            # handler makes it crash (see simulator.interrupts): Ctrl-C and SIGTERM wait.
             with signals_held():
                 return kernel(*args)
         return kernel(*args)

@@ -775,18 +775,24 @@ def _switches_model(base: dict[Any, Any], child: dict[Any, Any]) -> bool:
     return any(tag in child and tag in base and child[tag] != base[tag] for tag in _TAGS)
 
 
-_REMOVABLE = {("events",), ("offsets",), ("assets",), ("correlations", "pairs")}
-
+#: Mappings whose entries ``null`` removes (``*``: any name).
+_REMOVABLE = {
+    ("events",),
+    ("offsets",),
+    ("assets",),
+    ("correlations", "pairs"),
+    ("offsets", "*", "impaired_by"),
+}
 
 #: What a ``null`` removes, by the key it is under (else that key without its plural "s").
 _REMOVED_KIND = {"pairs": "correlation pair", "impaired_by": "impaired_by entry"}
 
 
 def _removable(path: tuple[Any, ...]) -> bool:
-    """Whether ``null`` under ``path`` removes an inherited entry: an event, offset, asset,
-    correlation pair, or an offset's ``impaired_by`` entry."""
-    return path in _REMOVABLE or (
-        len(path) == 3 and path[0] == "offsets" and path[2] == "impaired_by"
+    """Whether ``null`` under ``path`` removes an inherited entry (see :data:`_REMOVABLE`)."""
+    return any(
+        len(path) == len(pattern) and all(p in ("*", q) for p, q in zip(pattern, path, strict=True))
+        for pattern in _REMOVABLE
     )
 
 
@@ -840,8 +846,9 @@ def _merge(
             continue
         if key in merged:
             merged[key] = _merge(merged[key], value, sub, src, child_origin)
-        elif key == "impaired_by" and isinstance(value, dict) and _removable(sub):
-            # An inherited offset without impairments has none to remove: the same message.
+        elif isinstance(value, dict) and _removable(sub):
+            # The base has none of these (an offset without impairments): nothing to
+            # remove, and the same message as for a name it lacks.
             merged[key] = _merge({}, value, sub, src, child_origin)
         else:
             merged[key] = value
