@@ -4,7 +4,7 @@
 the run's SeedSequence (:class:`~simulator.streams.Streams`), is simulated and reduced at
 once (:func:`run_block`), and the block summaries are merged in block order, in a fixed
 tree (:class:`MergeTree`). Blocks are scheduled in tasks of 1, 2 or 4 consecutive blocks
-(:func:`task_blocks`), each merged where it ran as the tree would, so a worker sends one
+(:func:`task_spans`), each merged where it ran as the tree would, so a worker sends one
 summary per task; every sum is the same in one process, in several and on a cluster.
 This is the only module that creates random generators.
 """
@@ -56,6 +56,7 @@ __all__ = [
     "run_blocks",
     "simulate_oil",
     "task_blocks",
+    "task_spans",
     "uses_compiled",
 ]
 
@@ -606,17 +607,36 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def task_spans(n_blocks: int, workers: int) -> list[tuple[int, int]]:
+    """The tasks of a run of ``n_blocks`` blocks on ``workers`` workers, as
+    ``(first block, blocks)``: :func:`task_blocks` consecutive blocks each, except that
+    with several workers the last ``workers`` tasks' worth of blocks run one per task.
+
+    A worker that finishes its last large task while the others are still in theirs then
+    takes single blocks, so the workers end within about a block of one another rather
+    than a task (measured on 2 cores at 400,000 paths: the first worker to finish used to
+    wait 0.04-0.43 s, up to a tenth of the run, for the other's last four blocks). Single
+    blocks are subtrees of the merge tree too, so the results do not change.
+    """
+    per_task = task_blocks(n_blocks, workers)
+    split = n_blocks
+    if workers > 1 and per_task > 1:
+        split = max(0, n_blocks - workers * per_task)
+        split -= split % per_task  # the large tasks stay aligned
+    spans = [(i, min(per_task, split - i)) for i in range(0, split, per_task)]
+    return spans + [(i, 1) for i in range(split, n_blocks)]
+
+
 def local_workers(n_blocks: int, workers: int) -> int:
     """Local worker processes a run of ``n_blocks`` uses when ``workers`` are asked for:
-    no more than it has tasks (:func:`split_tasks`)."""
-    return min(workers, -(-n_blocks // task_blocks(n_blocks, workers)))
+    no more than it has tasks (:func:`task_spans`)."""
+    return min(workers, len(task_spans(n_blocks, workers)))
 
 
 def split_tasks(blocks: list[tuple[Any, ...]], workers: int) -> list[list[tuple[Any, ...]]]:
-    """The blocks (each the arguments of :func:`run_block`) in tasks of
-    :func:`task_blocks` consecutive blocks for ``workers`` workers."""
-    per_task = task_blocks(len(blocks), workers)
-    return [blocks[i : i + per_task] for i in range(0, len(blocks), per_task)]
+    """The blocks (each the arguments of :func:`run_block`) in the tasks of
+    :func:`task_spans` for ``workers`` workers."""
+    return [blocks[i : i + n] for i, n in task_spans(len(blocks), workers)]
 
 
 def _tasks_in_order(

@@ -121,7 +121,8 @@ def test_local_cluster_and_two_processes_match_one_process(compiled: bool) -> No
     kernels themselves), and whatever the size of the tasks."""
     loaded = load_scenario(SCENARIO)
     # 42 blocks: tasks of 4 blocks in one process (the last one of 2), of 2 for two
-    # workers, of 1 for three; the last group of the tree is incomplete.
+    # workers (the last four blocks one at a time), of 1 for three; the last group of the
+    # tree is incomplete.
     base = {"paths": 4_200, "seed": 3, "horizon_days": 21, "block_size": 100}
     assert [task_blocks(42, w) for w in (1, 2, 3)] == [4, 2, 1]
     base["compiled"] = compiled

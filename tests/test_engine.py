@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from statistics import NormalDist
@@ -22,6 +23,7 @@ from simulator.engine import (
     run_block,
     run_blocks,
     task_blocks,
+    task_spans,
 )
 from simulator.errors import InputError, RuntimeFailure
 from simulator.scenario import load_scenario
@@ -125,12 +127,14 @@ class Label:
         return Label(f"({self.text}+{other.text})")
 
 
-def tree_of(n_blocks: int, per_task: int) -> str:
-    """The merge tree of ``n_blocks`` blocks given to a MergeTree in tasks of ``per_task``,
-    each task merged by a MergeTree of its own (as run_blocks does in a worker)."""
+def tree_of(n_blocks: int, per_task: int, spans: list[tuple[int, int]] | None = None) -> str:
+    """The merge tree of ``n_blocks`` blocks given to a MergeTree in tasks of ``per_task``
+    (or the tasks ``spans``, as ``(first, count)``), each task merged by a MergeTree of its
+    own (as run_blocks does in a worker)."""
     tree = MergeTree()
-    for first in range(0, n_blocks, per_task):
-        count = min(per_task, n_blocks - first)
+    if spans is None:
+        spans = [(f, min(per_task, n_blocks - f)) for f in range(0, n_blocks, per_task)]
+    for first, count in spans:
         task = MergeTree(first)
         for b in range(first, first + count):
             task.add(b, 1, Label(str(b)))  # type: ignore[arg-type]
@@ -149,6 +153,33 @@ def test_merge_tree_pairs_neighbours_within_groups_of_four() -> None:
 @pytest.mark.parametrize("n_blocks", [1, 2, 3, 5, 6, 7, 8, 9, 13, 40, 41, 42, 43])
 def test_merge_tree_is_the_same_for_every_task_size(n_blocks: int) -> None:
     assert tree_of(n_blocks, 2) == tree_of(n_blocks, 1) == tree_of(n_blocks, 4)
+
+
+def test_task_spans_end_a_run_of_several_workers_in_single_blocks() -> None:
+    # 80 blocks, 2 workers: tasks of 4, and the last two tasks' worth one block at a time.
+    assert task_spans(80, 2) == [(i, 4) for i in range(0, 72, 4)] + [(i, 1) for i in range(72, 80)]
+    # 42 blocks, 2 workers: tasks of 2 (the tail of 4 singles includes the last, incomplete
+    # group); one worker: tasks of 4, the last one the incomplete group of 2.
+    assert task_spans(42, 2) == [(i, 2) for i in range(0, 38, 2)] + [(i, 1) for i in range(38, 42)]
+    assert task_spans(42, 1) == [(i, 4) for i in range(0, 40, 4)] + [(40, 2)]
+    assert task_spans(41, 3) == [(i, 1) for i in range(41)]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+@pytest.mark.parametrize("n_blocks", [1, 2, 3, 5, 9, 13, 31, 32, 33, 64, 66, 67, 200, 203])
+def test_task_spans_cover_the_blocks_as_subtrees_of_the_merge_tree(
+    n_blocks: int, workers: int
+) -> None:
+    spans = task_spans(n_blocks, workers)
+    assert [first for first, _ in spans] == list(
+        itertools.accumulate([0] + [n for _, n in spans[:-1]])
+    )
+    assert sum(n for _, n in spans) == n_blocks
+    per_task = task_blocks(n_blocks, workers)
+    assert {n for _, n in spans} <= {per_task, 1} | {n_blocks % per_task}
+    if workers > 1:  # every block of the last tasks' worth runs alone
+        assert all(n == 1 for first, n in spans if first >= n_blocks - workers * per_task)
+    assert tree_of(n_blocks, 1, spans) == tree_of(n_blocks, 1)
 
 
 def test_merge_tree_needs_a_block() -> None:
