@@ -585,8 +585,8 @@ def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSum
     and merge their summaries as :class:`MergeTree` does.
 
     With ``to_send`` (a worker's result, pickled to its parent) the merged fan-chart counts
-    are made as narrow as a block's (uint16 up to 65,535 paths, not int64): a quarter of
-    their size on the pipe.
+    are made as narrow as a block's (uint16 up to 65,535 paths, not int64), and so are the
+    portfolio's: a quarter of their size on the pipe.
     """
     tree = MergeTree(blocks[0][2])
     for args in blocks:
@@ -595,6 +595,8 @@ def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSum
     if to_send and len(blocks) > 1:
         for series in total.series.values():
             series.fan = series.fan.compacted()
+    if to_send and total.portfolio is not None:
+        total.portfolio = total.portfolio.compacted()
     return total
 
 

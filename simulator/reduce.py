@@ -37,6 +37,7 @@ __all__ = [
     "Moments",
     "SeriesSpec",
     "SeriesSummary",
+    "compact_counts",
     "first_passage_hits",
 ]
 
@@ -354,7 +355,7 @@ class SeriesSpec:
         return self.start + x / 100.0
 
 
-def _compact(counts: np.ndarray, n: int) -> np.ndarray:
+def compact_counts(counts: np.ndarray, n: int) -> np.ndarray:
     """Counts of ``n`` values in the smallest unsigned type that holds ``n``: a block's
     histogram crosses a pipe to the parent (uint16 for blocks under 65,536 paths is a
     quarter of int64). Merged totals are int64."""
@@ -409,7 +410,7 @@ class Histogram:
         counts, offset, low, high = kernels.histogram_days(
             coords, days, half, width, round(2 * half / width)
         )
-        return cls(kind, _compact(counts, coords.shape[0]), offset, low, high)
+        return cls(kind, compact_counts(counts, coords.shape[0]), offset, low, high)
 
     def merge(self, other: Histogram, in_place: bool = False) -> Histogram:
         """Counts of both samples (exact).
@@ -449,7 +450,7 @@ class Histogram:
         (merged counts are int64): a task's merged histogram crosses a pipe a quarter the
         size."""
         n = int(self.counts[0].sum()) if self.counts.size else 0
-        return dataclasses.replace(self, counts=_compact(self.counts, n))
+        return dataclasses.replace(self, counts=compact_counts(self.counts, n))
 
     def quantile(self, q: np.ndarray) -> np.ndarray:
         """Quantiles at levels ``q`` (shape ``(m,)``) for every date: ``(n_dates, m)``.

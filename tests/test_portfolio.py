@@ -7,6 +7,7 @@ Statistical checks use fixed seeds and 4 reported (or theoretical) standard erro
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -439,3 +440,35 @@ def test_a_notional_in_exponent_form_is_a_number(tmp_path: Path) -> None:
     path = tmp_path / "book.yaml"
     path.write_text("name: p\npositions:\n  gold: {notional_usd: 1e6}\n", encoding="utf-8")
     assert load_portfolio(path).portfolio.positions["gold"].notional_usd == 1_000_000.0
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def test_compacted_portfolio_counts_merge_as_int64() -> None:
+    rng = np.random.default_rng(4)
+    pnl = rng.normal(0.0, 1.0, size=(2_000, 2, 3))
+    book = PortfolioSummary.of(["a", "b", "c"], np.array([1, 5]), pnl, 50, gross=10.0)
+    small = book.compacted()
+    assert (book.counts.dtype, small.counts.dtype) == (np.int64, np.uint16)
+    np.testing.assert_array_equal(small.counts, book.counts)
+    np.testing.assert_array_equal(small.merge(small).counts, 2 * book.counts)
+    # Two compacted parts whose sum does not fit their type: merged without wrapping.
+    full = dataclasses.replace(small, counts=np.full_like(small.counts, 40_000))
+    merged = full.merge(full)
+    assert merged.counts.dtype == np.int64
+    assert (merged.counts == 80_000).all()
+
+
+def test_a_book_is_the_same_on_one_and_on_two_workers() -> None:
+    """Two workers get tasks of two blocks and then single blocks, sent to the parent with
+    compacted counts; the book's rows are those of one process, bit for bit."""
+    loaded = load_scenario(SCENARIOS / "talks_fail.yaml")
+    book = load_portfolio(REPO / "portfolios" / "sample.yaml")
+    base = {"paths": 4_000, "seed": 8, "horizon_days": 21, "block_size": 100}
+    one = run(loaded, RunConfig(**base, workers=1), portfolio=book)  # type: ignore[arg-type]
+    two = run(loaded, RunConfig(**base, workers=2), portfolio=book)  # type: ignore[arg-type]
+    assert one.summary.portfolio is not None
+    assert two.summary.portfolio is not None
+    assert one.summary.portfolio.rows() == two.summary.portfolio.rows()
+    np.testing.assert_array_equal(one.summary.portfolio.counts, two.summary.portfolio.counts)
