@@ -7,9 +7,10 @@ Prints figures; asserts nothing (speed is never a test). Run from the repository
     python benchmarks/bench_engine.py --scaling       # full model, 1 worker against 2 workers
 
 The full model is also timed in pairs, on one worker whatever ``--workers`` says (its run
-right after measuring the raw rates of SFC64 and PCG64, ``--repeats`` times but at least
-five) and the median ratios printed: on a shared machine whose speed drifts
-from minute to minute, the best of each measured apart can come from different moments.
+right after measuring the raw rates of the engine's bit generator and of PCG64,
+``--repeats`` times but at least five) and the median ratios printed: on a shared machine
+whose speed drifts from minute to minute, the best of each measured apart can come from
+different moments.
 ``--scaling`` likewise ends with pairs of a 1-worker and a 2-worker run (each first in turn),
 and the median of each pair's speed-up.
 
@@ -193,7 +194,7 @@ def paired_ratios(
 ) -> tuple[list[float], list[float]]:
     """Per repeat, the full model's path-step-factors per second over numpy's raw
     ``standard_normal`` rate measured just before it, with the engine's bit generator and
-    with PCG64 (numpy's default, whose rate the issue quotes), one worker, compiled: on a
+    with PCG64 (numpy's default generator), one worker, compiled: on a
     machine whose speed drifts by the minute, a ratio of two measurements taken together is
     steadier than the best of each taken apart."""
     steps = horizon or loaded.scenario.horizon_days

@@ -488,17 +488,22 @@ def block_sizes(paths: int, block_size: int) -> list[int]:
 
 #: Blocks form aligned groups of this many, each merged as a balanced binary tree of its
 #: blocks in order; the groups are then merged one after another. Tasks are aligned runs of
-#: 1, 2 or 4 blocks within a group (see :func:`task_blocks`).
+#: 1, 2 or 4 blocks within a group, or an incomplete last group (see :func:`task_spans`).
 MERGE_GROUP = 4
 
 #: Fewest tasks per worker before blocks are grouped into larger tasks.
 TASKS_PER_WORKER = 8
 
+#: Most workers whose share of the last blocks :func:`task_spans` sends one block per task:
+#: the parent unpickles and merges every task's summary (about 6 ms each on 2 cores), so on
+#: a large cluster hundreds of single blocks at the end would make it the bottleneck.
+TAIL_WORKERS = 8
+
 
 def task_blocks(n_blocks: int, workers: int) -> int:
     """Consecutive blocks per task: the largest of 4 and 2 that still gives each worker at
-    least :data:`TASKS_PER_WORKER` tasks (so that workers share the tail of a run evenly),
-    else 1 (with fewer than ``2 * TASKS_PER_WORKER`` blocks per worker).
+    least :data:`TASKS_PER_WORKER` tasks (so that they share the run evenly), else 1 (with
+    fewer than ``2 * TASKS_PER_WORKER`` blocks per worker).
 
     Each task's summary (a few MB of histograms) costs its pickling, a pipe and its
     unpickling in the parent, which competes with the workers for the cores; a task
@@ -585,8 +590,8 @@ def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSum
     and merge their summaries as :class:`MergeTree` does.
 
     With ``to_send`` (a worker's result, pickled to its parent) the merged fan-chart counts
-    are made as narrow as a block's (uint16 up to 65,535 paths, not int64), and so are the
-    portfolio's: a quarter of their size on the pipe.
+    and the portfolio's are made as narrow as the task's paths allow (uint16 up to 65,535
+    paths, not int64): a quarter of their size on the pipe.
     """
     tree = MergeTree(blocks[0][2])
     for args in blocks:
@@ -612,7 +617,9 @@ def _worker_signals() -> None:
 def task_spans(n_blocks: int, workers: int) -> list[tuple[int, int]]:
     """The tasks of a run of ``n_blocks`` blocks on ``workers`` workers, as
     ``(first block, blocks)``: :func:`task_blocks` consecutive blocks each, except that
-    with several workers the last ``workers`` tasks' worth of blocks run one per task.
+    with several workers the last blocks run one per task: one large task's worth per
+    worker (up to :data:`TAIL_WORKERS` workers), plus up to ``task_blocks - 1`` more so
+    that the large tasks stay aligned.
 
     A worker that finishes its last large task while the others are still in theirs then
     takes single blocks, so the workers end within about a block of one another rather
@@ -622,9 +629,10 @@ def task_spans(n_blocks: int, workers: int) -> list[tuple[int, int]]:
     """
     per_task = task_blocks(n_blocks, workers)
     split = n_blocks
-    if workers > 1 and per_task > 1:
-        split = max(0, n_blocks - workers * per_task)
+    if workers > 1 and per_task > 1:  # then n_blocks >= 2 * TASKS_PER_WORKER * workers
+        split = n_blocks - min(workers, TAIL_WORKERS) * per_task
         split -= split % per_task  # the large tasks stay aligned
+    # One worker: the last task may be an incomplete group, shorter than the others.
     spans = [(i, min(per_task, split - i)) for i in range(0, split, per_task)]
     return spans + [(i, 1) for i in range(split, n_blocks)]
 
@@ -851,7 +859,7 @@ def run(
         Paths, seed, horizon and block size.
     progress
         Called as ``progress(paths_done, paths_total)`` after each task (a few blocks,
-        see :func:`task_blocks`).
+        see :func:`task_spans`).
     portfolio
         A book whose P&L, VaR and expected shortfall to report.
 

@@ -308,10 +308,10 @@ class PortfolioSummary:
         )
 
     def compacted(self) -> PortfolioSummary:
-        """The same statistics with the histogram counts in the smallest unsigned type that
-        holds them (int64 while merged): a task's summary crosses a pipe to the parent,
-        and the counts are 30,002 cells per horizon, nearly all empty. :meth:`merge` adds
-        them as int64."""
+        """The same statistics with the histogram counts (int64 once merged) in the
+        smallest unsigned type that holds them, for a task's summary that crosses a pipe to
+        the parent: 30,002 cells per horizon, nearly all empty. :meth:`merge` adds counts
+        as int64 whatever their type."""
         return dataclasses.replace(self, counts=compact_counts(self.counts, self.n))
 
     @property

@@ -356,9 +356,9 @@ class SeriesSpec:
 
 
 def compact_counts(counts: np.ndarray, n: int) -> np.ndarray:
-    """Counts of ``n`` values in the smallest unsigned type that holds ``n``: a block's
-    histogram crosses a pipe to the parent (uint16 for blocks under 65,536 paths is a
-    quarter of int64). Merged totals are int64."""
+    """Counts of ``n`` values in the smallest unsigned type that holds ``n``, for a
+    histogram that crosses a pipe to the parent (a block's, or a task's merged one: uint16
+    up to 65,535 values is a quarter of int64). Merged totals are int64."""
     for dtype in (np.uint16, np.uint32):
         if n <= np.iinfo(dtype).max:
             return counts.astype(dtype)

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_info
 
 import simulator.engine as engine
 from simulator.engine import (
+    TAIL_WORKERS,
     MergeTree,
     RunConfig,
     block_sizes,
@@ -163,6 +164,10 @@ def test_task_spans_end_a_run_of_several_workers_in_single_blocks() -> None:
     assert task_spans(42, 2) == [(i, 2) for i in range(0, 38, 2)] + [(i, 1) for i in range(38, 42)]
     assert task_spans(42, 1) == [(i, 4) for i in range(0, 40, 4)] + [(40, 2)]
     assert task_spans(41, 3) == [(i, 1) for i in range(41)]
+    # 64 workers: single blocks for TAIL_WORKERS of them only (the parent merges each).
+    assert task_blocks(10_000, 64) == 4
+    singles = [first for first, n in task_spans(10_000, 64) if n == 1]
+    assert singles == list(range(10_000 - 4 * TAIL_WORKERS, 10_000))
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 8])
@@ -175,10 +180,12 @@ def test_task_spans_cover_the_blocks_as_subtrees_of_the_merge_tree(
         itertools.accumulate([0] + [n for _, n in spans[:-1]])
     )
     assert sum(n for _, n in spans) == n_blocks
+    assert all(n > 0 for _, n in spans)
     per_task = task_blocks(n_blocks, workers)
     assert {n for _, n in spans} <= {per_task, 1} | {n_blocks % per_task}
     if workers > 1:  # every block of the last tasks' worth runs alone
-        assert all(n == 1 for first, n in spans if first >= n_blocks - workers * per_task)
+        tail = n_blocks - min(workers, TAIL_WORKERS) * per_task
+        assert all(n == 1 for first, n in spans if first >= tail)
     assert tree_of(n_blocks, 1, spans) == tree_of(n_blocks, 1)
 
 
