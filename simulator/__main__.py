@@ -1,5 +1,5 @@
 """``python -m simulator`` runs the ``sim`` command line."""
 
-from simulator.cli import main
+from simulator.console import main
 
 main()

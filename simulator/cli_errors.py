@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import typer
 
 from simulator.errors import ScenarioError, SimulatorError, one_line
+from simulator.interrupts import NOTHING_WRITTEN
 
 __all__ = [
     "NOTHING_WRITTEN",
@@ -70,9 +71,6 @@ def _say(line: str) -> None:
     sys.stderr.write(one_line(line) + "\n")
     sys.stderr.flush()
 
-
-#: What an interruption before any output says.
-NOTHING_WRITTEN = "Interrupted: nothing was written."
 
 #: Added to the count of further problems in a scenario or portfolio file.
 VALIDATE_HINT = "; sim validate lists them all"

@@ -26,9 +26,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["signals_held"]
+__all__ = ["NOTHING_WRITTEN", "signals_held"]
 
 HELD = (signal.SIGINT, signal.SIGTERM)
+
+#: What the command line says when interrupted before any output (here, with no imports
+#: beyond the standard library, for :mod:`simulator.console` to say it before the rest
+#: is imported).
+NOTHING_WRITTEN = "Interrupted: nothing was written."
 
 
 def _deliver(signum: int, handler: Any) -> None:

@@ -370,6 +370,31 @@ def test_an_interruption_outside_a_commands_handler_is_still_reported(tmp_path: 
     assert (done.returncode, done.stderr) == (143, "Interrupted: nothing was written.\n")
 
 
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line() -> None:
+    """The ``sim`` script imports the command line (numpy, pydantic, the models: a few
+    tenths of a second) inside its own handler: a Ctrl-C there (raised here as numpy is
+    imported) says one line and exits 130, with no traceback. Nothing heavy is imported
+    before that handler is in place."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numpy':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from simulator.console import main\n"
+        "assert 'numpy' not in sys.modules and 'pydantic' not in sys.modules\n"
+        "sys.argv = ['sim', 'run', 'scenarios/talks_fail.yaml']\n"
+        "main()\n"
+    )
+    done = python_c(code)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        130,
+        "",
+        "Interrupted: nothing was written.\n",
+    )
+
+
 #: A loop of compiled draws on a tiny array: nearly all its time is numba turning the
 #: Generator into function pointers, where a Ctrl-C used to crash the process.
 DRAWS_LOOP = """
