@@ -772,7 +772,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``sim`` console script.
+    """The command line, as the ``sim`` console script runs it (through
+    :func:`simulator.console.main`, which imports this module).
 
     SIGTERM is treated like Ctrl-C: the run stops, its temporary directory is removed and
     any earlier result is left as it was. After an interruption the process ends at once,

@@ -1,13 +1,19 @@
 """The ``sim`` console script.
 
-Importing the command line takes a moment (numpy, pydantic and the scenario models): a
-Ctrl-C during those imports ends with the same one line and exit status as one before any
-run starts, not a traceback from whichever module was being imported.
+Importing the command line takes a few tenths of a second (numpy, pydantic and the
+scenario models). A Ctrl-C then ends with the same one line and exit status as one before
+any run starts, not a traceback from whichever module was being imported: while the
+imports run, SIGINT's handler says so and ends the process at once. (Raising
+``KeyboardInterrupt`` there would not do: pydantic's compiled core reports and drops it,
+and Python 3.11 wraps it in a ``RuntimeError`` inside ``__set_name__``.) Only the
+interpreter's own start-up, before this module runs, is outside its reach.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 
 from simulator.interrupts import NOTHING_WRITTEN
@@ -15,14 +21,26 @@ from simulator.interrupts import NOTHING_WRITTEN
 __all__ = ["main"]
 
 
-def main() -> None:
-    """Import :mod:`simulator.cli` and run its :func:`~simulator.cli.main`."""
-    try:
-        from simulator.cli import main as cli_main
-    except KeyboardInterrupt:
-        # Modules may be half imported: end at once, as the command line does after an
-        # interruption, without the interpreter's finalisation.
+def _interrupted(signum: int = signal.SIGINT, frame: object = None) -> None:
+    """Say that nothing was written and end now (128 + SIGINT), without the interpreter's
+    finalisation: modules may be half imported."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(NOTHING_WRITTEN + "\n")
         sys.stderr.flush()
-        os._exit(130)  # 128 + SIGINT; SIGTERM keeps its default action until cli.main
+    os._exit(128 + signal.SIGINT)
+
+
+def main() -> None:
+    """Import :mod:`simulator.cli` and run its :func:`~simulator.cli.main`.
+
+    SIGTERM keeps its default action until :func:`simulator.cli.main` installs its own
+    handler (the process ends, silently, with nothing written).
+    """
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        from simulator.cli import main as cli_main
+    except KeyboardInterrupt:  # raised by an import itself rather than by a signal
+        _interrupted()
+    signal.signal(signal.SIGINT, previous)
     cli_main()

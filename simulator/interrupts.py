@@ -23,8 +23,11 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the sim script
+if TYPE_CHECKING:  # imports this module before anything else (simulator.console)
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = ["NOTHING_WRITTEN", "signals_held"]
 

@@ -18,11 +18,12 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import minimal_doc
+from conftest import REPO, minimal_doc
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -370,29 +371,51 @@ def test_an_interruption_outside_a_commands_handler_is_still_reported(tmp_path: 
     assert (done.returncode, done.stderr) == (143, "Interrupted: nothing was written.\n")
 
 
-def test_ctrl_c_while_the_command_line_is_imported_is_one_line() -> None:
+#: Runs ``sim run`` through the console script with a Ctrl-C arriving as numpy is
+#: imported: raised there as KeyboardInterrupt (``raise``), or sent as a real SIGINT
+#: (``kill``) from a descriptor's ``__set_name__``, as a class body is executed, where
+#: Python 3.11 wraps an exception in a RuntimeError (as it did in simulator.samples).
+IMPORT_INTERRUPTED = """
+import os, signal, sys
+class Kill:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.SIGINT)
+        name.upper()  # the signal's handler runs by this bytecode
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            if {how!r} == "raise":
+                raise KeyboardInterrupt
+            class Model:
+                field = Kill()
+sys.meta_path.insert(0, Interrupt())
+from simulator.console import main
+assert "numpy" not in sys.modules and "pydantic" not in sys.modules
+sys.argv = ["sim", "run", "scenarios/talks_fail.yaml"]
+main()
+"""
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(how: str) -> None:
     """The ``sim`` script imports the command line (numpy, pydantic, the models: a few
-    tenths of a second) inside its own handler: a Ctrl-C there (raised here as numpy is
-    imported) says one line and exits 130, with no traceback. Nothing heavy is imported
-    before that handler is in place."""
-    code = (
-        "import sys\n"
-        "class Interrupt:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'numpy':\n"
-        "            raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, Interrupt())\n"
-        "from simulator.console import main\n"
-        "assert 'numpy' not in sys.modules and 'pydantic' not in sys.modules\n"
-        "sys.argv = ['sim', 'run', 'scenarios/talks_fail.yaml']\n"
-        "main()\n"
-    )
-    done = python_c(code)
+    tenths of a second) with its own SIGINT handler in place: a Ctrl-C there says one line
+    and exits 130, with no traceback and nothing run. Nothing heavy is imported before."""
+    done = python_c(IMPORT_INTERRUPTED.format(how=how))
     assert (done.returncode, done.stdout, done.stderr) == (
         130,
         "",
         "Interrupted: nothing was written.\n",
     )
+
+
+def test_the_sim_script_and_python_m_simulator_start_from_the_console_module() -> None:
+    """Both entry points go through simulator.console (which takes charge of Ctrl-C during
+    the imports), not straight to simulator.cli."""
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"sim": "simulator.console:main"}
+    main_module = (REPO / "simulator" / "__main__.py").read_text()
+    assert "from simulator.console import main\n" in main_module
 
 
 #: A loop of compiled draws on a tiny array: nearly all its time is numba turning the
