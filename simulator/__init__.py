@@ -87,4 +87,4 @@ def _is_submodule(name: str) -> bool:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(__all__) | {"__version__"})
+    return sorted(__all__)

@@ -5,8 +5,6 @@ Exit codes: 0 success, 2 bad input (files, fields, options), 1 runtime failure.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
 import signal
 import sys
@@ -34,7 +32,6 @@ from simulator.cli_errors import (
     NOTHING_WRITTEN,
     VALIDATE_HINT,
     handle_errors,
-    ignore_further_interrupts,
     interrupted_by,
     one_line,
     received,
@@ -50,6 +47,7 @@ from simulator.engine import (
     uses_compiled,
 )
 from simulator.errors import InputError, PortfolioFileError, ScenarioError, SimulatorWarning
+from simulator.interrupts import end_now
 from simulator.output import (
     check_out,
     check_replaceable,
@@ -801,14 +799,8 @@ def main() -> None:
 
 def _end_interrupted(message: str | None, code: int | None = None) -> NoReturn:
     """Say ``message`` (if any), flush, and end the process with ``code`` (default: 128 +
-    the signal's number)."""
-    ignore_further_interrupts()
-    if message is not None:
-        sys.stderr.write(message + "\n")
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(interrupted_by() if code is None else code)
+    the signal's number): :func:`~simulator.interrupts.end_now`."""
+    end_now(message, interrupted_by() if code is None else code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,24 +11,17 @@ interpreter's own start-up, before this module runs, is outside its reach.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import sys
 
-from simulator.interrupts import NOTHING_WRITTEN
+from simulator.interrupts import NOTHING_WRITTEN, end_now
 
 __all__ = ["main"]
 
 
 def _interrupted(signum: int = signal.SIGINT, frame: object = None) -> None:
-    """Say that nothing was written and end now (128 + SIGINT), without the interpreter's
-    finalisation: modules may be half imported."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(NOTHING_WRITTEN + "\n")
-        sys.stderr.flush()
-    os._exit(128 + signal.SIGINT)
+    """Say that nothing was written and end now with 128 + SIGINT (modules may be half
+    imported: see :func:`~simulator.interrupts.end_now`)."""
+    end_now(NOTHING_WRITTEN, 128 + signal.SIGINT)
 
 
 def main() -> None:

@@ -590,8 +590,9 @@ def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSum
     and merge their summaries as :class:`MergeTree` does.
 
     With ``to_send`` (a worker's result, pickled to its parent) the merged fan-chart counts
-    and the portfolio's are made as narrow as the task's paths allow (uint16 up to 65,535
-    paths, not int64): a quarter of their size on the pipe.
+    (a block's are narrow already) and the portfolio's counts (int64 even for one block)
+    are made as narrow as the task's paths allow (uint16 up to 65,535 paths): a quarter of
+    their size on the pipe.
     """
     tree = MergeTree(blocks[0][2])
     for args in blocks:

@@ -22,14 +22,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the sim script
 if TYPE_CHECKING:  # imports this module before anything else (simulator.console)
     from collections.abc import Iterator
-    from typing import Any
+    from typing import Any, NoReturn
 
-__all__ = ["NOTHING_WRITTEN", "signals_held"]
+__all__ = ["NOTHING_WRITTEN", "end_now", "signals_held"]
 
 HELD = (signal.SIGINT, signal.SIGTERM)
 
@@ -37,6 +38,23 @@ HELD = (signal.SIGINT, signal.SIGTERM)
 #: beyond the standard library, for :mod:`simulator.console` to say it before the rest
 #: is imported).
 NOTHING_WRITTEN = "Interrupted: nothing was written."
+
+
+def end_now(message: str | None, code: int) -> NoReturn:
+    """After an interruption: ignore further SIGINT and SIGTERM, say ``message`` (if any)
+    on stderr, flush, and end the process with ``code`` at once, without the interpreter's
+    finalisation (an interruption can leave imports or compiled code half-way, and
+    finalising then has ended with a signal exit status or a crash)."""
+    for sig in HELD:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
+    with contextlib.suppress(OSError, ValueError):
+        if message is not None:
+            sys.stderr.write(message + "\n")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _deliver(signum: int, handler: Any) -> None:

@@ -308,9 +308,9 @@ class PortfolioSummary:
         )
 
     def compacted(self) -> PortfolioSummary:
-        """The same statistics with the histogram counts (int64 once merged) in the
-        smallest unsigned type that holds them, for a task's summary that crosses a pipe to
-        the parent: 30,002 cells per horizon, nearly all empty. :meth:`merge` adds counts
+        """The same statistics with the histogram counts (int64 as counted) in the smallest
+        unsigned type that holds them, for a task's summary that crosses a pipe to the
+        parent: 30,002 cells per horizon, nearly all empty. :meth:`merge` adds counts
         as int64 whatever their type."""
         return dataclasses.replace(self, counts=compact_counts(self.counts, self.n))
 

@@ -409,6 +409,28 @@ def test_ctrl_c_while_the_command_line_is_imported_is_one_line(how: str) -> None
     )
 
 
+def test_the_package_loads_its_public_names_on_first_use() -> None:
+    """``import simulator`` imports neither numpy nor the models (so that the ``sim``
+    script can take charge of Ctrl-C first); every name of ``__all__`` has a home and
+    resolves, submodules load on first use, and unknown names raise AttributeError."""
+    code = (
+        "import sys, simulator\n"
+        "assert 'numpy' not in sys.modules and 'simulator.engine' not in sys.modules\n"
+        "assert set(simulator._HOME) | {'__version__'} == set(simulator.__all__)\n"
+        "for name in simulator.__all__:\n"
+        "    assert getattr(simulator, name) is not None, name\n"
+        "assert simulator.run is simulator.engine.run\n"
+        "assert simulator.kernels.__name__ == 'simulator.kernels'\n"
+        "try:\n"
+        "    simulator.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = python_c(code)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "module 'simulator' has no attribute 'no_such_name'\n"
+
+
 def test_the_sim_script_and_python_m_simulator_start_from_the_console_module() -> None:
     """Both entry points go through simulator.console (which takes charge of Ctrl-C during
     the imports), not straight to simulator.cli."""
