@@ -38,6 +38,7 @@ from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_l
 from simulator.interrupts import signals_held
 from simulator.portfolio import LoadedPortfolio, PortfolioSummary, position_pnl
 from simulator.reduce import EXACT_BUDGET_VALUES, CrossMoments, SeriesSpec, SeriesSummary
+from simulator.shared_rows import SharedRows
 from simulator.streams import Streams, normalise_seed
 
 __all__ = [
@@ -585,9 +586,20 @@ class MergeTree:
         return self.total
 
 
-def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSummary:
+#: In a local worker forked by :func:`_tasks_in_order`: the run's shared per-path rows, if
+#: it keeps exact values (see :mod:`simulator.shared_rows`).
+_SHARED_ROWS: SharedRows | None = None
+
+
+def run_blocks(
+    blocks: list[tuple[Any, ...]], to_send: bool = False, shared: bool = False
+) -> BlockSummary:
     """Run consecutive blocks (each the arguments of :func:`run_block`, block index third)
     and merge their summaries as :class:`MergeTree` does.
+
+    With ``shared`` (a forked local worker of a run that keeps exact values), the per-path
+    arrays are written into the run's :class:`~simulator.shared_rows.SharedRows` rather
+    than returned.
 
     With ``to_send`` (a worker's result, pickled to its parent) the merged fan-chart counts
     (a block's are narrow already) and the portfolio's counts (int64 even for one block)
@@ -603,6 +615,10 @@ def run_blocks(blocks: list[tuple[Any, ...]], to_send: bool = False) -> BlockSum
             series.fan = series.fan.compacted()
     if to_send and total.portfolio is not None:
         total.portfolio = total.portfolio.compacted()
+    if shared:
+        if _SHARED_ROWS is None:
+            raise RuntimeError("this worker does not share the run's memory (not forked)")
+        _SHARED_ROWS.put(blocks[0][2], total)
     return total
 
 
@@ -650,16 +666,45 @@ def split_tasks(blocks: list[tuple[Any, ...]], workers: int) -> list[list[tuple[
     return [blocks[i : i + n] for i, n in task_spans(len(blocks), workers)]
 
 
+def _start_method() -> str:
+    """How local workers start: ``fork`` where there is one (they then share the parent's
+    memory, and its compiled kernels), else ``spawn``."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def shared_row_shapes(
+    scenario: sc.Scenario, horizons: list[int], portfolio: bool
+) -> dict[tuple[str, str], tuple[int, ...]]:
+    """The per-path arrays a run that keeps exact values holds, by (owner, kind), with the
+    shape of one path's row: each series' values at the horizons, its highest and lowest
+    closes with first-passage statistics, and the book's P&L (see
+    :meth:`SeriesSummary.of_coords` and :meth:`PortfolioSummary.of`)."""
+    h = len(horizons)
+    shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+    for spec in series_specs(scenario):
+        shapes[(spec.name, "exact")] = (h,)
+        if spec.first_passage:
+            shapes[(spec.name, "running")] = (2, h)
+    if portfolio:
+        shapes[("portfolio", "exact")] = (h,)
+    return shapes
+
+
 def _tasks_in_order(
-    blocks: list[tuple[Any, ...]], workers: int, scheduler: str | None = None
+    blocks: list[tuple[Any, ...]],
+    workers: int,
+    scheduler: str | None = None,
+    shared: SharedRows | None = None,
 ) -> Iterator[tuple[list[tuple[Any, ...]], BlockSummary]]:
     """Run the blocks in tasks (:func:`split_tasks`, :func:`run_blocks`) on up to
     ``workers`` local processes (at most one per task: see :func:`local_workers`), yielding
     each task and its summary in task order.
 
     With several workers, at most ``2 * workers`` tasks are in flight, so memory stays
-    bounded however many there are. With a Dask scheduler the tasks run on the cluster
-    (see :mod:`simulator.distributed`) and are sized for the workers it has.
+    bounded however many there are. With ``shared`` (made before the workers fork) they
+    write the per-path arrays there rather than send them. With a Dask scheduler the tasks
+    run on the cluster (see :mod:`simulator.distributed`) and are sized for the workers it
+    has.
     """
     if scheduler is not None:
         from simulator.distributed import dask_blocks
@@ -677,9 +722,13 @@ def _tasks_in_order(
         for task in tasks:
             yield task, run_blocks(task)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = _start_method()
+    if shared is not None and method != "fork":
+        raise ValueError("shared rows need workers started by fork")
     context = multiprocessing.get_context(method)
     _release_heap()
+    global _SHARED_ROWS
+    _SHARED_ROWS = shared  # the workers fork with it
     pool = cf.ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_worker_signals
     )
@@ -691,7 +740,7 @@ def _tasks_in_order(
         for i in range(len(tasks)):
             while nxt < len(tasks) and nxt < i + 2 * workers:
                 with signals_held():  # submit may fork a worker
-                    pending[nxt] = pool.submit(run_blocks, tasks[nxt], True)
+                    pending[nxt] = pool.submit(run_blocks, tasks[nxt], True, shared is not None)
                 for proc in (getattr(pool, "_processes", None) or {}).values():
                     if proc not in workers_of:
                         workers_of.append(proc)
@@ -703,6 +752,8 @@ def _tasks_in_order(
         # wait for running ones.
         _stop(pool, workers_of)
         raise
+    finally:
+        _SHARED_ROWS = None
 
 
 def _stop(pool: cf.ProcessPoolExecutor, workers: list[Any]) -> None:
@@ -892,12 +943,17 @@ def run(
         for b, n in enumerate(sizes)
     ]
     workers = config.workers
+    shared = None
     if config.scheduler is None:
         workers = local_workers(len(args), workers)
+        if workers > 1 and keep_exact and _start_method() == "fork":
+            # The workers write every path's values here rather than send them.
+            shapes = shared_row_shapes(scenario, horizons, portfolio is not None)
+            shared = SharedRows.allocate(shapes, config.paths, config.block_size)
     tree = MergeTree()
     done = 0
     try:
-        for task, part in _tasks_in_order(args, workers, config.scheduler):
+        for task, part in _tasks_in_order(args, workers, config.scheduler, shared):
             # Merged in the fixed tree, in block order: the floating-point result is then
             # the same whatever the schedule and the size of the tasks.
             tree.add(task[0][2], len(task), part)
@@ -907,6 +963,8 @@ def run(
     except SimulationFailure as exc:  # a path blew up: say which scenario file
         raise SimulationFailure(f"{loaded.path}: {exc}") from None
     total = tree.result()
+    if shared is not None:
+        shared.take(total)
     wall = time.perf_counter() - t0
     return RunResult(
         loaded=loaded,
