@@ -38,7 +38,7 @@ from simulator.events import EventDraws, apply_offsets, draw_events, supply_to_l
 from simulator.interrupts import signals_held
 from simulator.portfolio import LoadedPortfolio, PortfolioSummary, position_pnl
 from simulator.reduce import EXACT_BUDGET_VALUES, CrossMoments, SeriesSpec, SeriesSummary
-from simulator.shared_rows import SharedRows
+from simulator.shared_rows import Key, SharedRows
 from simulator.streams import Streams, normalise_seed
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "RunConfig",
     "RunResult",
     "fan_days",
+    "kept_row_shapes",
     "max_exact_paths",
     "run",
     "run_block",
@@ -587,7 +588,8 @@ class MergeTree:
 
 
 #: In a local worker forked by :func:`_tasks_in_order`: the run's shared per-path rows, if
-#: it keeps exact values (see :mod:`simulator.shared_rows`).
+#: it keeps exact values (see :mod:`simulator.shared_rows`), set by :func:`_worker_init`.
+#: Never set in the parent, so concurrent runs in threads of one process keep their own.
 _SHARED_ROWS: SharedRows | None = None
 
 
@@ -622,11 +624,16 @@ def run_blocks(
     return total
 
 
-def _worker_signals() -> None:
+def _worker_init(shared: SharedRows | None = None) -> None:
     """In a worker process: ignore Ctrl-C (a terminal sends it to the whole process group;
     the parent stops the run) and let SIGTERM end the worker at once (the parent's
     ``terminate()``). A forked worker would otherwise inherit the parent's handlers, or
-    the ones :func:`~simulator.interrupts.signals_held` has in place while it forks."""
+    the ones :func:`~simulator.interrupts.signals_held` has in place while it forks.
+
+    ``shared`` is the run's shared rows (inherited through the fork, never pickled: a
+    mapping cannot be), for :func:`run_blocks`."""
+    global _SHARED_ROWS
+    _SHARED_ROWS = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -672,15 +679,16 @@ def _start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def shared_row_shapes(
+def kept_row_shapes(
     scenario: sc.Scenario, horizons: list[int], portfolio: bool
-) -> dict[tuple[str, str], tuple[int, ...]]:
+) -> dict[Key, tuple[int, ...]]:
     """The per-path arrays a run that keeps exact values holds, by (owner, kind), with the
     shape of one path's row: each series' values at the horizons, its highest and lowest
     closes with first-passage statistics, and the book's P&L (see
-    :meth:`SeriesSummary.of_coords` and :meth:`PortfolioSummary.of`)."""
+    :meth:`SeriesSummary.of_coords` and :meth:`PortfolioSummary.of`). They size the exact
+    budget (:func:`max_exact_paths`) and the workers' shared rows."""
     h = len(horizons)
-    shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+    shapes: dict[Key, tuple[int, ...]] = {}
     for spec in series_specs(scenario):
         shapes[(spec.name, "exact")] = (h,)
         if spec.first_passage:
@@ -702,7 +710,8 @@ def _tasks_in_order(
 
     With several workers, at most ``2 * workers`` tasks are in flight, so memory stays
     bounded however many there are. With ``shared`` (made before the workers fork) they
-    write the per-path arrays there rather than send them. With a Dask scheduler the tasks
+    write the per-path arrays there rather than send them; it needs workers started by
+    fork (ValueError otherwise). With a Dask scheduler the tasks
     run on the cluster (see :mod:`simulator.distributed`) and are sized for the workers it
     has.
     """
@@ -727,10 +736,8 @@ def _tasks_in_order(
         raise ValueError("shared rows need workers started by fork")
     context = multiprocessing.get_context(method)
     _release_heap()
-    global _SHARED_ROWS
-    _SHARED_ROWS = shared  # the workers fork with it
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_signals
+        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(shared,)
     )
     # The workers, as they start: shutdown() forgets them (``_processes`` becomes None).
     workers_of: list[Any] = []
@@ -752,8 +759,6 @@ def _tasks_in_order(
         # wait for running ones.
         _stop(pool, workers_of)
         raise
-    finally:
-        _SHARED_ROWS = None
 
 
 def _stop(pool: cf.ProcessPoolExecutor, workers: list[Any]) -> None:
@@ -840,10 +845,8 @@ def max_exact_paths(scenario: sc.Scenario, n_steps: int, portfolio: bool) -> int
 
 
 def _kept_per_horizon(scenario: sc.Scenario, portfolio: bool) -> int:
-    """Values a path keeps per horizon while exact: each series' level, the book's P&L, and
-    the running highest and lowest close of each first-passage series."""
-    first_passage = sum(spec.first_passage for spec in series_specs(scenario))
-    return 1 + len(scenario.assets) + int(portfolio) + 2 * first_passage
+    """Values a path keeps per horizon while exact (:func:`kept_row_shapes`)."""
+    return sum(math.prod(shape) for shape in kept_row_shapes(scenario, [1], portfolio).values())
 
 
 def uses_compiled(config: RunConfig) -> bool:
@@ -948,7 +951,7 @@ def run(
         workers = local_workers(len(args), workers)
         if workers > 1 and keep_exact and _start_method() == "fork":
             # The workers write every path's values here rather than send them.
-            shapes = shared_row_shapes(scenario, horizons, portfolio is not None)
+            shapes = kept_row_shapes(scenario, horizons, portfolio is not None)
             shared = SharedRows.allocate(shapes, config.paths, config.block_size)
     tree = MergeTree()
     done = 0

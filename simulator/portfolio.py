@@ -232,7 +232,8 @@ class PortfolioSummary:
     half_range: float
     losses: np.ndarray  # (h,) count of paths with P&L < 0
     # Total P&L per path at the horizons, block by block (each (n_block, h)), while within
-    # the budget; read joined as ``exact``.
+    # the budget; read joined as ``exact``. Empty in a forked worker's summary (the rows go
+    # to shared memory: simulator.shared_rows).
     exact_parts: tuple[np.ndarray, ...] | None = None
 
     @staticmethod

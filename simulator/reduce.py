@@ -512,7 +512,9 @@ class SeriesSummary:
         horizon, ``(h, n_thresholds)`` (zero columns without ``spec.first_passage``).
     exact_parts
         Levels at the horizons, block by block, each ``(n_block, h)``, or ``None`` once over
-        the memory budget; read them joined as :attr:`exact`.
+        the memory budget; read them joined as :attr:`exact`. Empty, ``()``, in a forked
+        worker's summary, whose rows went to the run's shared memory
+        (:mod:`simulator.shared_rows`) until the parent puts them back.
     running_parts
         With ``spec.first_passage``, each path's highest and lowest daily close from day 1
         to each horizon, block by block, each ``(n_block, 2, h)`` (maximum first), kept

@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 import mmap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine imports this module
     from simulator.engine import BlockSummary
 
-__all__ = ["SharedRows"]
+__all__ = ["Key", "SharedRows"]
 
 #: The per-path arrays a block summary may hold, by owner (a series' name, or
 #: ``"portfolio"``) and kind: ``"exact"`` (values at the horizons, ``(n, h)``) or
@@ -80,8 +80,13 @@ class SharedRows:
             target = self.arrays.get(key)
             row = first_block * self.block_size
             for part in parts:
-                if target is None or part.shape[1:] != target.shape[1:]:
-                    raise ValueError(f"no shared rows for {key} of shape {part.shape[1:]}")
+                if target is None or (part.shape[1:], part.dtype) != (
+                    target.shape[1:],
+                    target.dtype,
+                ):
+                    raise ValueError(
+                        f"no shared rows for {key} of shape {part.shape[1:]} ({part.dtype})"
+                    )
                 target[row : row + part.shape[0]] = part
                 row += part.shape[0]
             setattr(holder, field, ())
