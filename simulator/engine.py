@@ -711,9 +711,8 @@ def _tasks_in_order(
     With several workers, at most ``2 * workers`` tasks are in flight, so memory stays
     bounded however many there are. With ``shared`` (made before the workers fork) they
     write the per-path arrays there rather than send them; it needs workers started by
-    fork (ValueError otherwise). With a Dask scheduler the tasks
-    run on the cluster (see :mod:`simulator.distributed`) and are sized for the workers it
-    has.
+    fork (ValueError otherwise). With a Dask scheduler the tasks run on the cluster (see
+    :mod:`simulator.distributed`) and are sized for the workers it has.
     """
     if scheduler is not None:
         from simulator.distributed import dask_blocks
