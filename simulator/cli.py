@@ -380,17 +380,19 @@ def run_cmd(
 
     Example: sim run scenarios/talks_fail.yaml --portfolio portfolios/sample.yaml
     """
-    unwritten: list[int] = []  # scenarios still to write, once running
+    unwritten: int | None = None  # scenarios still to write, once running
 
     def interrupted() -> str:
-        if not unwritten:
+        if unwritten is None:
             return NOTHING_WRITTEN
-        if unwritten[0] == 0:  # after the last write (printing its summary, say)
+        if unwritten == 0:  # after the last write (printing its summary, say)
             return "Interrupted: every result was written."
         return "Interrupted: nothing was written for the unfinished scenario."
 
     def written() -> None:
-        unwritten[0] -= 1
+        nonlocal unwritten
+        assert unwritten is not None
+        unwritten -= 1
 
     with handle_errors(interrupted):
         loaded, book, config = _prepare(
@@ -413,7 +415,7 @@ def run_cmd(
                 check_replaceable(out_path / item.scenario.name)
         _notes(loaded, config, quiet)
         _warm_kernels(config, quiet)
-        unwritten.append(len(loaded))
+        unwritten = len(loaded)
         for item in loaded:
             bar = _Progress(f"{item.scenario.name}", quiet)
             try:

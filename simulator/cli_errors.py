@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import typer
 
 from simulator.errors import ScenarioError, SimulatorError, one_line
-from simulator.interrupts import NOTHING_WRITTEN
+from simulator.interrupts import NOTHING_WRITTEN, ignore_held
 
 __all__ = [
     "NOTHING_WRITTEN",
@@ -55,11 +55,8 @@ def ignore_further_interrupts() -> None:
     during a fork and delivered late) would otherwise kill the process half-way through
     it, with a traceback or a signal exit code instead of the one reported. Only in the
     ``sim`` process itself (:data:`owns_process`)."""
-    if not owns_process[0]:
-        return
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, OSError):  # not the main thread
-            signal.signal(sig, signal.SIG_IGN)
+    if owns_process[0]:
+        ignore_held()
 
 
 def interrupted_by() -> int:

@@ -725,7 +725,7 @@ def _tasks_in_order(
                 yield task, part
         return
     tasks = split_tasks(blocks, workers)
-    workers = local_workers(len(blocks), workers)
+    workers = min(workers, len(tasks))  # as local_workers
     if workers <= 1:
         for task in tasks:
             yield task, run_blocks(task)

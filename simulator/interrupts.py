@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # imports this module before anything else (simulator.console
     from collections.abc import Iterator
     from typing import Any, NoReturn
 
-__all__ = ["NOTHING_WRITTEN", "end_now", "signals_held"]
+__all__ = ["NOTHING_WRITTEN", "end_now", "ignore_held", "signals_held"]
 
 HELD = (signal.SIGINT, signal.SIGTERM)
 
@@ -40,14 +40,19 @@ HELD = (signal.SIGINT, signal.SIGTERM)
 NOTHING_WRITTEN = "Interrupted: nothing was written."
 
 
+def ignore_held() -> None:
+    """Ignore SIGINT and SIGTERM from now on (where handlers can be set: the main thread)."""
+    for sig in HELD:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def end_now(message: str | None, code: int) -> NoReturn:
     """After an interruption: ignore further SIGINT and SIGTERM, say ``message`` (if any)
     on stderr, flush, and end the process with ``code`` at once, without the interpreter's
     finalisation (an interruption can leave imports or compiled code half-way, and
     finalising then has ended with a signal exit status or a crash)."""
-    for sig in HELD:
-        with contextlib.suppress(ValueError, OSError):  # not the main thread
-            signal.signal(sig, signal.SIG_IGN)
+    ignore_held()
     with contextlib.suppress(OSError, ValueError):
         if message is not None:
             sys.stderr.write(message + "\n")
