@@ -113,34 +113,53 @@ def reference_add_decaying(
 def reference_offset_response(
     remaining: np.ndarray,
     capacity: np.ndarray,
+    impaired: np.ndarray,
+    left: np.ndarray,
     fraction: np.ndarray,
     lag: np.ndarray,
     trigger: np.ndarray,
     volume: np.ndarray,
     days_per_step: float,
     out: np.ndarray,
+    net: np.ndarray,
 ) -> None:
+    # Each path's row of ``remaining`` is read from a copy (the lagged loss is the loss
+    # before this offset), so that with ``net`` the row can be updated as it goes. The
+    # day's capacity, ``cap``, is the offset's times each impairment's share on its days,
+    # in turn.
     n, width = remaining.shape
     by_day = capacity.shape[1] > 1
     capped_volume = volume.shape[0] > 0
+    update = net.shape[0] > 0
+    row = np.empty(width)
+    cap = np.empty(width)
     for i in range(n):
+        for t in range(width):
+            row[t] = remaining[i, t]
+            cap[t] = capacity[i, t] if by_day else capacity[i, 0]
+        for j in range(impaired.shape[0]):
+            share = left[j, i]
+            for t in range(width):  # a select, not a branch: it vectorises
+                cap[t] = cap[t] * share if impaired[j, i, t] else cap[t]
         total = 0.0
         before = 0.0
         for t in range(width):
             src = t - lag[i]
-            lagged = remaining[i, src] if src >= 0 else 0.0
+            lagged = row[src] if src >= 0 else 0.0
             if not lagged > trigger[i]:
                 lagged = 0.0
             response = fraction[i] * lagged
-            cap = capacity[i, t] if by_day else capacity[i, 0]
-            response = min(response, cap)
-            response = min(response, remaining[i, t])
+            response = min(response, cap[t])
+            response = min(response, row[t])
             if capped_volume:
                 total += response
                 used = min(total * days_per_step, volume[i])
                 response = (used - before) / days_per_step
                 before = used
             out[i, t] = response
+            if update:
+                remaining[i, t] = row[t] - response
+                net[i, t] += response
 
 
 def reference_combine_assets(
@@ -539,14 +558,19 @@ def numpy_add_decaying(
 def numpy_offset_response(
     remaining: np.ndarray,
     capacity: np.ndarray,
+    impaired: np.ndarray,
+    left: np.ndarray,
     fraction: np.ndarray,
     lag: np.ndarray,
     trigger: np.ndarray,
     volume: np.ndarray,
     days_per_step: float,
     out: np.ndarray,
+    net: np.ndarray,
 ) -> None:
     width = remaining.shape[1]
+    for j in range(impaired.shape[0]):
+        capacity = np.where(impaired[j], capacity * left[j][:, None], capacity)
     lagged = np.zeros_like(remaining)
     lags, inverse = np.unique(lag, return_inverse=True)
     for j, d in enumerate(lags.tolist()):
@@ -562,6 +586,9 @@ def numpy_offset_response(
         used = np.minimum(np.cumsum(response, axis=1) * days_per_step, volume[:, None])
         response = np.diff(used, axis=1, prepend=0.0) / days_per_step
     out[...] = response
+    if net.shape[0] > 0:
+        remaining -= response
+        net += response
 
 
 def numpy_combine_assets(
@@ -811,6 +838,14 @@ def _run(name: str, *args: Any) -> Any:
     if not _ACTIVE.get():
         return globals()[f"numpy_{name}"](*args)
     try:
+        if (
+            isinstance(args[0], np.random.Generator)
+            and type(args[0].bit_generator) is np.random.SFC64
+        ):
+            # The engine's own bit generator: its draws inlined into the loop (same numbers).
+            from simulator import sfc64
+
+            return sfc64.run(getattr(_compiled(), f"sfc64_{name}"), args[0], *args[1:])
         kernel = getattr(_compiled(), name)
         if any(isinstance(a, np.random.Generator) for a in args):
             # numba unboxes a generator by calling Python code, where a raising signal
@@ -832,8 +867,12 @@ def _run(name: str, *args: Any) -> Any:
 def _compiled() -> SimpleNamespace:
     import numba
 
+    from simulator import sfc64
+
     jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(
+        sfc64_standard_normal=sfc64.fill_normals,
+        sfc64_t_factors=sfc64.t_factors,
         histogram_days=jit(reference_histogram_days),
         markov_regimes=jit(reference_markov_regimes),
         standard_normal=jit(reference_standard_normal),
@@ -895,6 +934,8 @@ def offset_response(
     trigger: np.ndarray | None,
     volume: np.ndarray | None,
     days_per_step: float,
+    impaired_by: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    net: np.ndarray | None = None,
 ) -> np.ndarray:
     """Supply one offset adds on each path and day, mb/d, ``(n_paths, n_days)``.
 
@@ -907,26 +948,48 @@ def offset_response(
     remaining
         Barrels still missing before this offset, mb/d, ``(n_paths, n_days)``.
     capacity
-        mb/d, ``(n_paths, 1)``, or ``(n_paths, n_days)`` where events impair it.
+        mb/d, ``(n_paths, 1)``, or ``(n_paths, n_days)``.
     fraction, lag
         Response fraction and lag (whole trading days), ``(n_paths,)``.
     trigger, volume
         Loss threshold (mb/d) and stock volume (million bbl) per path, or ``None``.
     days_per_step
         Calendar days per trading day (volume is used per calendar day).
+    impaired_by
+        Pairs of the days an event impairs the offset, bool ``(n_paths, n_days)``, and the
+        share of capacity it leaves, ``(n_paths,)``: on those days the capacity is
+        multiplied by the share, pair after pair.
+    net
+        If given, the net supply change, mb/d, ``(n_paths, n_days)``: the response is
+        added to it and taken off ``remaining``, both in place (float64, C-contiguous), in
+        the same pass.
     """
     n = remaining.shape[0]
-    out = np.empty_like(remaining)
+    out = np.empty_like(remaining, dtype=np.float64)
+    c = np.ascontiguousarray
+    if net is not None:
+        for a in (remaining, net):
+            if not (a.flags.c_contiguous and a.dtype == np.float64 and a.shape == out.shape):
+                raise ValueError("remaining and net must be C-contiguous float64 arrays alike")
+    width = remaining.shape[1]
+    impaired = np.empty((len(impaired_by), n, width), dtype=np.bool_)
+    left = np.empty((len(impaired_by), n))
+    for j, (days, share) in enumerate(impaired_by):
+        impaired[j] = days
+        left[j] = share
     _run(
         "offset_response",
-        np.ascontiguousarray(remaining, dtype=np.float64),
-        np.ascontiguousarray(capacity, dtype=np.float64),
-        np.ascontiguousarray(fraction, dtype=np.float64),
-        np.ascontiguousarray(lag, dtype=np.int64),
-        np.full(n, -np.inf) if trigger is None else np.ascontiguousarray(trigger, np.float64),
-        np.empty(0) if volume is None else np.ascontiguousarray(volume, dtype=np.float64),
+        remaining if net is not None else c(remaining, dtype=np.float64),
+        c(capacity, dtype=np.float64),
+        impaired,
+        left,
+        c(fraction, dtype=np.float64),
+        c(lag, dtype=np.int64),
+        np.full(n, -np.inf) if trigger is None else c(trigger, np.float64),
+        np.empty(0) if volume is None else c(volume, dtype=np.float64),
         float(days_per_step),
         out,
+        np.zeros((0, 0)) if net is None else net,
     )
     return out
 
@@ -1376,7 +1439,17 @@ def warm_up() -> None:
         target = np.zeros((1, 2))
         one = np.ones(1)
         add_decaying(target, np.zeros(1, np.int64), one, np.zeros(1, np.int64), one)
-        offset_response(target, np.ones((1, 1)), one, np.zeros(1, np.int64), None, None, 1.0)
+        offset_response(
+            target,
+            np.ones((1, 1)),
+            one,
+            np.zeros(1, np.int64),
+            None,
+            None,
+            1.0,
+            [(np.zeros((1, 2), bool), one)],
+            np.zeros((1, 2)),
+        )
         histogram_days(target, np.zeros(1, np.int64), 1.0, 0.5, 4)
         standard_normal(np.random.Generator(np.random.SFC64(0)), np.zeros(1))
         t_factors(np.random.Generator(np.random.SFC64(0)), np.full(1, 5.0), 1)
