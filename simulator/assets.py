@@ -262,9 +262,10 @@ def simulate_assets(
         moments of the daily moves of Brent and the assets.
     per_path
         Combine the drivers with per-path loadings in numpy (needed when a parameter is
-        drawn per path) rather than in the compiled kernel
-        (:func:`simulator.kernels.combine_assets`); ``None`` decides from the parameters.
-        Both give the same moves up to rounding.
+        drawn per path) rather than with the same loadings on every path
+        (:func:`simulator.kernels.combine_assets_drawn`, compiled in large runs); ``None``
+        decides from the parameters. Both draw the same shocks and give the same moves up
+        to rounding.
     """
     names = list(scenario.assets)
     n, n_steps = ordinary_shock.shape
@@ -275,9 +276,10 @@ def simulate_assets(
     r = full[0, 1:]
     k_assets = len(names)
     chol = np.linalg.cholesky(residual_correlation(full) + 1e-12 * np.eye(k_assets))
-    noise_model = processes.StudentTInnovations(
-        scenario.correlations.noise_df.sample(streams.get("params.assets.noise"), n)
-    )
+    # Multivariate Student-t residuals (see processes.StudentTInnovations): unit normals
+    # from one stream, path by path, and the mixing gammas from another.
+    df = scenario.correlations.noise_df.sample(streams.get("params.assets.noise"), n)
+    noise_rng, mixing_rng = streams.get("assets.noise"), streams.get("assets.mixing")
     # Per-path loadings (k, n): parameters may be distributions, drawn once per path.
     loads = np.empty((4, k_assets, n))  # beta_ord, beta_sup, risk-off, drift per step
     scale = np.empty((2, k_assets, n))  # residual sd in calm and stressed regimes
@@ -300,8 +302,6 @@ def simulate_assets(
         loads[3, k] = drift * DT
         scale[0, k] = daily * math.sqrt(max(1.0 - r[k] ** 2, 0.0))
         scale[1, k] = scale[0, k] * mult
-    rng = streams.get("assets.noise")
-    noise = np.empty((k_assets, n, n_steps))
     fixed = bool(np.all(loads == loads[:, :, :1]) and np.all(scale == scale[:, :, :1]))
     if per_path is not None:
         fixed = fixed and not per_path
@@ -313,10 +313,11 @@ def simulate_assets(
         ratio = np.divide(hot, calm, out=np.ones(k_assets), where=calm > 0)
         values, counts = np.unique(ratio, return_counts=True)
         common = float(values[np.argmax(counts)])
-        regime = np.where(stressed, common, 1.0) if common != 1.0 else None
-        factor = noise_model.draw_factored(rng, noise, regime)
-        cumulative, total, cross, extreme, sums = kernels.combine_assets(
-            noise,
+        cumulative, total, cross, extreme, sums = kernels.combine_assets_drawn(
+            noise_rng,
+            mixing_rng,
+            df,
+            common,
             calm[:, None] * chol,
             ratio / common,
             stressed,
@@ -326,7 +327,6 @@ def simulate_assets(
             loads[:3, :, 0].T,
             loads[3, :, 0],
             oil_log if oil_log is not None else np.zeros_like(event_log),
-            factor,
         )
         moments = (
             CrossMoments(n * n_steps, total, cross).with_paths(sums)
@@ -335,8 +335,10 @@ def simulate_assets(
         )
         return AssetPaths(names, cumulative, extreme, moments)
     # Parameters drawn per path: correlate, scale by regime, add loadings path by path.
-    noise_model.draw_into(rng, noise)
-    moves = (chol @ noise.reshape(k_assets, -1)).reshape(k_assets, n, n_steps)
+    noise = np.empty((n, k_assets, n_steps))
+    kernels.standard_normal(noise_rng, noise)
+    noise *= kernels.t_factors(mixing_rng, df, n_steps)[:, None, :]
+    moves = np.tensordot(chol, noise, axes=(1, 1))  # (k, n, n_steps)
     del noise
     moves *= np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
     drivers = (ordinary_shock, np.diff(event_log, axis=1), np.diff(risk_off, axis=1))

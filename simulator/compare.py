@@ -330,12 +330,14 @@ def check_comparable(samples: list[Sample], labels: list[str]) -> None:
 
 def unpaired_reason(samples: list[Sample]) -> str | None:
     """Why path i does not mean the same draws in every sample, or ``None`` if it does:
-    the seeds, path counts, block sizes or bit generators that differ."""
+    the seeds, path counts, block sizes, bit generators or stream layouts
+    (:data:`simulator.streams.LAYOUT`) that differ."""
     fields = (
         ("seed", "seeds", None),
         ("paths", "path counts", None),
         ("block_size", "block sizes", None),
         ("bit_generator", "bit generators", "PCG64"),
+        ("stream_layout", "stream layouts", 1),
     )
     differ = []
     for key, label, default in fields:
@@ -350,8 +352,9 @@ def unpaired_reason(samples: list[Sample]) -> str | None:
 
 
 def paired(samples: list[Sample]) -> bool:
-    """Whether path i means the same draws in every sample (same seed, paths, blocks and
-    bit generator; manifests from before the generator was recorded used PCG64)."""
+    """Whether path i means the same draws in every sample (same seed, paths, blocks, bit
+    generator and stream layout; manifests from before the generator was recorded used
+    PCG64, and those from before the layout was recorded layout 1)."""
     return unpaired_reason(samples) is None
 
 

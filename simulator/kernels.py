@@ -8,6 +8,11 @@ Each kernel has three forms with the same results (to rounding):
 * the public function, which runs the compiled form inside :func:`compiled` and the numpy
   form otherwise.
 
+The kernels that draw random numbers run, compiled and on an SFC64 generator (the
+engine's), with the draws inlined (:mod:`simulator.drawing_kernels`, numpy's numbers bit
+for bit); the assets' combination has its compiled form there, drawing each path's shocks
+as it goes.
+
 numba costs about a second per process to start (import and code generation), which a
 small run never earns back, so the engine switches the compiled forms on only for runs of
 at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
@@ -17,9 +22,12 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
 * :func:`add_decaying` adds exponentially decaying impulses (risk premia, risk-off) to a
   path array, touching only the days after each impulse starts;
 * :func:`offset_response` runs one supply offset (lag, trigger, response fraction,
-  capacity, volume) along each path's days;
-* :func:`combine_assets` turns the assets' drivers into paths and the daily cross moments
-  in one pass, where numpy needs a matrix product, a cumulative sum and another product;
+  capacity, volume, impairments) along each path's days, and can update the remaining
+  loss and net supply as it goes;
+* :func:`combine_assets_drawn` draws the assets' Student-t residual shocks and turns them
+  and the assets' drivers into paths and the daily cross moments; compiled, in one pass
+  where numpy needs the shocks in memory, a matrix product, a cumulative sum and another
+  product (:func:`combine_assets`, numpy only, takes the shocks as arrays);
 * :func:`ou_paths` runs the short-term factor alone (Ornstein-Uhlenbeck with regimes and
   jumps) from its unit shocks in one pass;
 * :func:`oil_paths` runs Brent's two factors and sums its log price in one pass;
@@ -32,8 +40,8 @@ at least :data:`COMPILED_MIN_PATHS` paths (see :func:`simulator.engine.run`).
   with a regime scale folded in; :func:`t_mixing` applies them to normals in place, and
   :func:`combine_assets` as it reads its shocks;
 * :func:`standard_normal` fills an array with the generator's standard normals: the very
-  numbers ``Generator.standard_normal`` gives (numba runs numpy's ziggurat on the same bit
-  generator state), about 1.25 times numpy's own fill rate on the machine measured.
+  numbers ``Generator.standard_normal`` gives, about 2.5 times numpy's own fill rate on
+  the machine measured.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ __all__ = [
     "COMPILED_MIN_PATHS",
     "add_decaying",
     "combine_assets",
+    "combine_assets_drawn",
     "compiled",
     "event_effects",
     "histogram_days",
@@ -160,123 +169,6 @@ def reference_offset_response(
             if update:
                 remaining[i, t] = row[t] - response
                 net[i, t] += response
-
-
-def reference_combine_assets(
-    noise: np.ndarray,
-    weights: np.ndarray,
-    boost: np.ndarray,
-    stressed: np.ndarray,
-    ordinary: np.ndarray,
-    event_log: np.ndarray,
-    risk_off: np.ndarray,
-    loadings: np.ndarray,
-    drift: np.ndarray,
-    oil_log: np.ndarray,
-    factor: np.ndarray,
-    paths: np.ndarray,
-    total: np.ndarray,
-    cross: np.ndarray,
-    extreme: np.ndarray,
-    sums: np.ndarray,
-) -> None:
-    # One path at a time, days innermost (contiguous, so the loops vectorise): row 0 of
-    # ``move`` is Brent's daily log move, rows 1..k the assets'. ``sums`` gets each
-    # path's sums and sums of products (see path_sums). The path's shocks are first
-    # multiplied by their factor (if any) into ``shock``, a few kilobytes that stay in
-    # cache, rather than in a pass of their own over the block.
-    k, n, n_steps = noise.shape
-    move = np.empty((k + 1, n_steps))
-    residual = np.empty(n_steps)
-    shock = np.empty((k, n_steps))
-    drive = np.empty((3, n_steps))  # ordinary shock, event and risk-off changes
-    mixed = factor.shape[0] > 0
-    total[:] = 0.0
-    cross[:, :] = 0.0
-    extreme[:] = 0.0
-    for i in range(n):
-        for b in range(k):
-            if mixed:
-                for t in range(n_steps):
-                    shock[b, t] = noise[b, i, t] * factor[i, t]
-            else:
-                for t in range(n_steps):
-                    shock[b, t] = noise[b, i, t]
-        for t in range(n_steps):
-            move[0, t] = oil_log[i, t + 1] - oil_log[i, t]
-            drive[0, t] = ordinary[i, t]
-            drive[1, t] = event_log[i, t + 1] - event_log[i, t]
-            drive[2, t] = risk_off[i, t + 1] - risk_off[i, t]
-        for a in range(k):
-            l_ord, l_event, l_risk, mu = loadings[a, 0], loadings[a, 1], loadings[a, 2], drift[a]
-            for t in range(n_steps):
-                move[a + 1, t] = (
-                    mu + l_ord * drive[0, t] + l_event * drive[1, t] + l_risk * drive[2, t]
-                )
-            residual[:] = 0.0
-            for b in range(k):
-                w = weights[a, b]
-                if w != 0.0:
-                    for t in range(n_steps):
-                        residual[t] += w * shock[b, t]
-            g = boost[a]
-            if g != 1.0:
-                for t in range(n_steps):  # a select, not a branch: it vectorises
-                    residual[t] *= g if stressed[i, t] else 1.0
-            for t in range(n_steps):
-                move[a + 1, t] += residual[t]
-        # The running sums are chains of dependent additions; four chains advance side by
-        # side (four series, or four products of one series with others), so that none
-        # waits on its own last addition. Each chain still adds its terms in day order,
-        # so every sum is what one chain at a time would give.
-        for a0 in range(0, k, 4):
-            a1, a2, a3 = min(a0 + 1, k - 1), min(a0 + 2, k - 1), min(a0 + 3, k - 1)
-            l0 = l1 = l2 = l3 = 0.0
-            t0 = t1 = t2 = t3 = 0.0
-            for t in range(n_steps):
-                l0 += move[a0 + 1, t]
-                l1 += move[a1 + 1, t]
-                l2 += move[a2 + 1, t]
-                l3 += move[a3 + 1, t]
-                paths[a0, i, t + 1] = l0
-                paths[a1, i, t + 1] = l1
-                paths[a2, i, t + 1] = l2
-                paths[a3, i, t + 1] = l3
-                t0 = max(t0, abs(l0))
-                t1 = max(t1, abs(l1))
-                t2 = max(t2, abs(l2))
-                t3 = max(t3, abs(l3))
-            for a, last, top in ((a0, l0, t0), (a1, l1, t1), (a2, l2, t2), (a3, l3, t3)):
-                paths[a, i, 0] = 0.0
-                if last != last:  # NaN once is NaN to the end (max() may have skipped it)
-                    top = np.inf
-                extreme[a] = max(extreme[a], top)
-        j = k + 1
-        for a in range(k + 1):
-            # Products of series a with b, b + 1, b + 2 and b + 3 (the last ones repeated
-            # past the end and dropped); its own sum rides along.
-            s_a = 0.0
-            for b in range(a, k + 1, 4):
-                b1, b2, b3 = min(b + 1, k), min(b + 2, k), min(b + 3, k)
-                p0 = p1 = p2 = p3 = 0.0
-                for t in range(n_steps):
-                    v = move[a, t]
-                    p0 += v * move[b, t]
-                    p1 += v * move[b1, t]
-                    p2 += v * move[b2, t]
-                    p3 += v * move[b3, t]
-                    if b == a:
-                        s_a += v
-                for q, p in ((b, p0), (b + 1, p1), (b + 2, p2), (b + 3, p3)):
-                    if q <= k:
-                        cross[a, q] += p
-                        sums[i, j] = p
-                        j += 1
-            total[a] += s_a
-            sums[i, a] = s_a
-    for a in range(k + 1):
-        for b in range(a):
-            cross[a, b] = cross[b, a]
 
 
 def reference_standard_normal(rng: np.random.Generator, flat: np.ndarray) -> None:
@@ -609,14 +501,15 @@ def numpy_combine_assets(
     extreme: np.ndarray,
     sums: np.ndarray,
 ) -> None:
-    k, n, n_steps = noise.shape
+    n, k, n_steps = noise.shape
     # Rows 0..k-1 of the drivers are the residual shocks, then oil's ordinary shock, the
     # changes of the event component and of risk-off, and ones: one matrix product.
     drivers = np.empty((k + 4, n, n_steps))
+    shocks = noise.transpose(1, 0, 2)
     if factor.shape[0] > 0:
-        np.multiply(noise, factor, out=drivers[:k])
+        np.multiply(shocks, factor, out=drivers[:k])
     else:
-        drivers[:k] = noise
+        drivers[:k] = shocks
     drivers[k] = ordinary
     np.subtract(event_log[:, 1:], event_log[:, :-1], out=drivers[k + 1])
     np.subtract(risk_off[:, 1:], risk_off[:, :-1], out=drivers[k + 2])
@@ -843,9 +736,10 @@ def _run(name: str, *args: Any) -> Any:
             and type(args[0].bit_generator) is np.random.SFC64
         ):
             # The engine's own bit generator: its draws inlined into the loop (same numbers).
-            from simulator import sfc64
+            from simulator import drawing_kernels
 
-            return sfc64.run(getattr(_compiled(), f"sfc64_{name}"), args[0], *args[1:])
+            kernel = getattr(_compiled(), f"sfc64_{name}")
+            return drawing_kernels.run(kernel, [args[0]], *args[1:])
         kernel = getattr(_compiled(), name)
         if any(isinstance(a, np.random.Generator) for a in args):
             # numba unboxes a generator by calling Python code, where a raising signal
@@ -867,12 +761,13 @@ def _run(name: str, *args: Any) -> Any:
 def _compiled() -> SimpleNamespace:
     import numba
 
-    from simulator import sfc64
+    from simulator import drawing_kernels
 
     jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(
-        sfc64_standard_normal=sfc64.fill_normals,
-        sfc64_t_factors=sfc64.t_factors,
+        sfc64_standard_normal=drawing_kernels.fill_normals,
+        sfc64_t_factors=drawing_kernels.t_factors,
+        sfc64_combine_assets=drawing_kernels.combine_assets,
         histogram_days=jit(reference_histogram_days),
         markov_regimes=jit(reference_markov_regimes),
         standard_normal=jit(reference_standard_normal),
@@ -882,11 +777,6 @@ def _compiled() -> SimpleNamespace:
         event_effects=jit(reference_event_effects),
         add_decaying=jit(reference_add_decaying),
         offset_response=jit(reference_offset_response),
-        # Reassociating sums lets the per-path sums over days vectorise; NaN and inf
-        # keep their meaning (no finite-math flags).
-        combine_assets=numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})(
-            reference_combine_assets
-        ),
     )
 
 
@@ -1007,17 +897,17 @@ def combine_assets(
     oil_log: np.ndarray,
     factor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Asset paths from their drivers, with the daily cross moments, in one pass.
+    """Asset paths from their drivers, with the daily cross moments (numpy).
 
     Each asset's daily move is ``weights @ (noise * factor)`` (times ``boost`` on stressed
-    days)
-    plus the loadings on oil's ordinary shock and on the daily changes of ``event_log``
-    and ``risk_off``, plus the drift; the moves are summed into paths.
+    days) plus the loadings on oil's ordinary shock and on the daily changes of
+    ``event_log`` and ``risk_off``, plus the drift; the moves are summed into paths.
+    :func:`combine_assets_drawn` draws the shocks and runs this in one compiled pass.
 
     Parameters
     ----------
     noise
-        Unit residual shocks, ``(k, n_paths, n_steps)``.
+        Unit residual shocks, path by path: ``(n_paths, k, n_steps)``.
     weights
         Residual scale times the correlating factor, ``(k, k)``.
     boost
@@ -1037,8 +927,7 @@ def combine_assets(
         Log Brent, ``(n_paths, n_steps + 1)``, for the cross moments.
     factor
         Optional factor of each path and day's shocks, ``(n_paths, n_steps)``: from
-        :func:`t_factors`, for Student-t shocks. The same as passing ``noise * factor``
-        bit for bit, without a pass over ``noise`` to multiply it first.
+        :func:`t_factors`, for Student-t shocks.
 
     Returns
     -------
@@ -1046,8 +935,7 @@ def combine_assets(
         Cumulative moves, ``(k, n_paths, n_steps + 1)``, first column zero.
     total, cross
         Sums of the daily moves of Brent then each asset, ``(k + 1,)``, and of their
-        products, ``(k + 1, k + 1)``: for :class:`~simulator.reduce.CrossMoments`. Summed
-        per path first, then over paths.
+        products, ``(k + 1, k + 1)``: for :class:`~simulator.reduce.CrossMoments`.
     extreme
         Largest absolute path value per asset (``inf`` if any is NaN), ``(k,)``.
     sums
@@ -1055,35 +943,121 @@ def combine_assets(
         :func:`path_sums` on Brent's daily log move then the assets' moves,
         ``(n_paths, m)`` with ``m = (k + 1) + (k + 1) (k + 2) / 2``.
     """
-    k, n, n_steps = noise.shape
+    n, k, n_steps = noise.shape
     if factor is not None and factor.shape != (n, n_steps):
         raise ValueError(f"factor must be {(n, n_steps)} for noise of {noise.shape}")
-    paths = np.empty((k, n, n_steps + 1))
-    total = np.empty(k + 1)
-    cross = np.empty((k + 1, k + 1))
-    extreme = np.empty(k)
-    sums = np.empty((n, (k + 1) + (k + 1) * (k + 2) // 2))
-    c = np.ascontiguousarray
-    _run(
-        "combine_assets",
-        c(noise, dtype=np.float64),
-        c(weights, dtype=np.float64),
-        c(boost, dtype=np.float64),
-        c(stressed, dtype=np.bool_),
-        c(ordinary, dtype=np.float64),
-        c(event_log, dtype=np.float64),
-        c(risk_off, dtype=np.float64),
-        c(loadings, dtype=np.float64),
-        c(drift, dtype=np.float64),
-        c(oil_log, dtype=np.float64),
-        np.zeros((0, 0)) if factor is None else c(factor, dtype=np.float64),
-        paths,
-        total,
-        cross,
-        extreme,
-        sums,
+    out = _combined_outputs(k, n, n_steps)
+    numpy_combine_assets(
+        noise,
+        weights,
+        boost,
+        stressed,
+        ordinary,
+        event_log,
+        risk_off,
+        loadings,
+        drift,
+        oil_log,
+        np.zeros((0, 0)) if factor is None else factor,
+        *out,
     )
-    return paths, total, cross, extreme, sums
+    return out
+
+
+def combine_assets_drawn(
+    noise_rng: np.random.Generator,
+    mixing_rng: np.random.Generator,
+    df: np.ndarray,
+    stress_scale: float,
+    weights: np.ndarray,
+    boost: np.ndarray,
+    stressed: np.ndarray,
+    ordinary: np.ndarray,
+    event_log: np.ndarray,
+    risk_off: np.ndarray,
+    loadings: np.ndarray,
+    drift: np.ndarray,
+    oil_log: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`combine_assets` on multivariate Student-t residual shocks that it draws.
+
+    The unit normals are ``noise_rng``'s, ``(n_paths, k, n_steps)`` in C order (path by
+    path); the mixing factors are :func:`t_factors` ``(mixing_rng, df, n_steps, scale)``
+    with ``scale`` ``stress_scale`` on stressed days and 1 on the others. Compiled, with
+    both generators on SFC64 (the engine's), it runs in one pass that draws each path's
+    shocks into cache (:mod:`simulator.drawing_kernels`); otherwise it draws the arrays and
+    runs :func:`combine_assets`. Both leave the generators in the same state and give the
+    same results to rounding.
+
+    Parameters
+    ----------
+    noise_rng, mixing_rng
+        Generators of the normals and of the mixing gammas.
+    df
+        Degrees of freedom per path, each above 2, ``(n_paths,)``.
+    stress_scale
+        Factor on every residual shock of a stressed day.
+    weights, boost, stressed, ordinary, event_log, risk_off, loadings, drift, oil_log
+        As for :func:`combine_assets`.
+    """
+    k = weights.shape[0]
+    n, n_steps = stressed.shape
+    if df.shape != (n,) or not np.all(df > 2.0):
+        raise ValueError(f"df must be {(n,)}, each above 2")
+    rngs = (noise_rng, mixing_rng)
+    if _ACTIVE.get() and all(type(r.bit_generator) is np.random.SFC64 for r in rngs):
+        from simulator import drawing_kernels
+
+        out = _combined_outputs(k, n, n_steps)
+        c = np.ascontiguousarray
+        drawing_kernels.run(
+            _compiled().sfc64_combine_assets,
+            rngs,
+            c(df / 2.0, dtype=np.float64),
+            c((df - 2.0) / 2.0, dtype=np.float64),
+            float(stress_scale),
+            c(weights, dtype=np.float64),
+            c(boost, dtype=np.float64),
+            c(stressed, dtype=np.bool_),
+            c(ordinary, dtype=np.float64),
+            c(event_log, dtype=np.float64),
+            c(risk_off, dtype=np.float64),
+            c(loadings, dtype=np.float64),
+            c(drift, dtype=np.float64),
+            c(oil_log, dtype=np.float64),
+            *out,
+        )
+        return out
+    noise = np.empty((n, k, n_steps))
+    standard_normal(noise_rng, noise)
+    scale = np.where(stressed, stress_scale, 1.0) if stress_scale != 1.0 else None
+    factor = t_factors(mixing_rng, df, n_steps, scale)
+    return combine_assets(
+        noise,
+        weights,
+        boost,
+        stressed,
+        ordinary,
+        event_log,
+        risk_off,
+        loadings,
+        drift,
+        oil_log,
+        factor,
+    )
+
+
+def _combined_outputs(
+    k: int, n: int, n_steps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Empty ``paths, total, cross, extreme, sums`` for :func:`combine_assets`."""
+    return (
+        np.empty((k, n, n_steps + 1)),
+        np.empty(k + 1),
+        np.empty((k + 1, k + 1)),
+        np.empty(k),
+        np.empty((n, (k + 1) + (k + 1) * (k + 2) // 2)),
+    )
 
 
 def markov_regimes(
@@ -1465,8 +1439,11 @@ def warm_up() -> None:
             profile="step",
         )
         oil_paths(np.zeros((2, 1, 1)), one, z1, z1, one, one, one, one, target, target, one)
-        combine_assets(
-            np.zeros((1, 1, 1)),
+        combine_assets_drawn(
+            np.random.Generator(np.random.SFC64(0)),
+            np.random.Generator(np.random.SFC64(1)),
+            np.full(1, 5.0),
+            1.5,
             np.ones((1, 1)),
             one,
             np.zeros((1, 1), bool),

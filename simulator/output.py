@@ -33,7 +33,7 @@ from simulator.errors import InputError, RuntimeFailure
 from simulator.interrupts import signals_held
 from simulator.portfolio import describe
 from simulator.samples import series_meta
-from simulator.streams import BIT_GENERATOR
+from simulator.streams import BIT_GENERATOR, LAYOUT
 
 __all__ = [
     "atomic_directory",
@@ -281,6 +281,7 @@ def manifest(
         "correlations_repaired": correlation_repair(result.scenario),
         "seed": result.config.seed,
         "bit_generator": BIT_GENERATOR.__name__,
+        "stream_layout": LAYOUT,
         "paths": result.summary.n_paths,
         "steps": result.n_steps,
         "step": "1 trading day",

@@ -140,7 +140,7 @@ class StudentTInnovations:
         """Fill ``out`` with the unit normals of :meth:`draw_into` and return the factor,
         ``(n_paths, n_steps)``, that turns them into its shocks: ``out * factor`` is what
         :meth:`draw_into` leaves in ``out``, bit for bit, and ``rng`` ends in the same
-        state. For a consumer that multiplies as it reads (:func:`kernels.combine_assets`)
+        state. For a consumer that multiplies as it reads (:func:`kernels.oil_paths`)
         rather than in a pass of its own."""
         kernels.standard_normal(rng, out)
         return kernels.t_factors(rng, self.df, out.shape[2], scale)

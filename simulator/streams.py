@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["BIT_GENERATOR", "Streams", "normalise_seed"]
+__all__ = ["BIT_GENERATOR", "LAYOUT", "Streams", "normalise_seed"]
 
 #: The bit generator of every stream. SFC64 (Doty-Humphrey's Small Fast Chaotic generator,
 #: 256-bit state with a counter: every stream has a period of at least 2^64) passes
@@ -23,6 +23,16 @@ __all__ = ["BIT_GENERATOR", "Streams", "normalise_seed"]
 #: reference machine (``benchmarks/bench_engine.py`` prints both rates). Recorded in every
 #: manifest; runs are paired in comparisons only if it matches.
 BIT_GENERATOR = np.random.SFC64
+
+#: Which draws each stream holds, in what order; raised whenever a component's draws move
+#: to another stream or order, so that runs made before are not paired with runs made
+#: after (recorded in every manifest as ``stream_layout``; manifests without it are 1).
+#:
+#: * 1: the assets' unit normals factor by factor, then their Student-t mixing gammas,
+#:   all from ``assets.noise``.
+#: * 2: the assets' unit normals path by path from ``assets.noise``, and their mixing
+#:   gammas from ``assets.mixing`` (so a compiled run can draw each path's as it goes).
+LAYOUT = 2
 
 
 def normalise_seed(seed: int | None) -> int:

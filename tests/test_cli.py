@@ -137,6 +137,7 @@ def test_run_writes_every_output(runs: dict[str, Any]) -> None:
     assert manifest["seed"] == 7
     assert manifest["command"] is None  # invoked from Python, not as the sim process
     assert manifest["bit_generator"] == "SFC64"
+    assert manifest["stream_layout"] == 2
     assert manifest["paths"] == 400
     assert manifest["steps"] == 20
     assert manifest["scenario"] == "mini"

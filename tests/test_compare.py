@@ -465,6 +465,23 @@ def test_runs_with_different_bit_generators_are_not_paired() -> None:
     assert paired([sample(bit_generator="PCG64"), sample()])
 
 
+def test_runs_with_different_stream_layouts_are_not_paired() -> None:
+    """Same seed, paths, blocks and generator, but the draws laid out in the streams
+    another way (a manifest without ``stream_layout`` means layout 1): not paired, and
+    the reason says so."""
+    from simulator.compare import paired, unpaired_reason
+
+    def sample(name: str, **meta: object) -> Sample:
+        base = {"seed": 1, "paths": 100, "block_size": 50, "bit_generator": "SFC64", **meta}
+        return Sample(name, base, [5], {}, {}, {}, [])
+
+    assert paired([sample("a", stream_layout=2), sample("b", stream_layout=2)])
+    assert paired([sample("a", stream_layout=1), sample("b")])
+    assert unpaired_reason([sample("a", stream_layout=2), sample("b")]) == (
+        "stream layouts differ (a 2, b 1)"
+    )
+
+
 def test_runs_of_one_scenario_compare_by_directory_name(runner: Any, tmp_path: Path) -> None:
     """Two seeds of one scenario (a convergence check): told apart by their directories,
     unpaired, so differences use independent errors."""

@@ -175,7 +175,7 @@ def _asset_inputs(seed: int, k: int = 4) -> tuple[np.ndarray, ...]:
     n, t = 30, 25
     weights = np.tril(rng.normal(size=(k, k)))
     return (
-        rng.normal(size=(k, n, t)),
+        rng.normal(size=(n, k, t)),
         weights,
         np.resize([1.0, 1.3, 1.0, 0.8], k),
         rng.random((n, t)) < 0.3,
@@ -188,13 +188,16 @@ def _asset_inputs(seed: int, k: int = 4) -> tuple[np.ndarray, ...]:
     )
 
 
-def test_combine_assets_forms_agree_with_the_definition() -> None:
+def _combined_by_definition(
+    inputs: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Moves = weights @ noise (times boost on stressed days) + loadings x (ordinary shock,
-    change of the event component, change of risk-off) + drift; paths are their running
-    sums; the cross moments are those of [Brent's daily log move, moves]."""
-    inputs = _asset_inputs(12)
+    change of the event component, change of risk-off) + drift, from the definition:
+    the moves, Brent's and the assets' daily moves as rows, and each path's sums and sums
+    of products (``path_sums`` order)."""
     noise, weights, boost, stressed, ordinary, event, risk, loads, drift, oil = inputs
-    residual = np.einsum("ab,bnt->ant", weights, noise)
+    k = weights.shape[0]
+    residual = np.einsum("ab,nbt->ant", weights, noise)
     residual = np.where(stressed[None], residual * boost[:, None, None], residual)
     moves = (
         residual
@@ -203,45 +206,92 @@ def test_combine_assets_forms_agree_with_the_definition() -> None:
         + loads[:, 2, None, None] * np.diff(risk, axis=1)[None]
         + drift[:, None, None]
     )
-    rows = np.vstack([np.diff(oil, axis=1).ravel(), moves.reshape(4, -1)])
-    series = np.concatenate([np.diff(oil, axis=1)[None], moves])  # (5, n, t)
-    a, b = np.triu_indices(5)
+    rows = np.vstack([np.diff(oil, axis=1).ravel(), moves.reshape(k, -1)])
+    series = np.concatenate([np.diff(oil, axis=1)[None], moves])  # (k + 1, n, t)
+    a, b = np.triu_indices(k + 1)
     per_path = np.hstack([series.sum(axis=2).T, (series[a] * series[b]).sum(axis=2).T])
-    for form in ("numba", "numpy"):
-        with kernels.compiled(form == "numba"):
-            paths, total, cross, extreme, sums = kernels.combine_assets(*inputs)
-        np.testing.assert_allclose(sums, per_path, rtol=1e-12, atol=1e-10)
-        np.testing.assert_allclose(sums.sum(axis=0)[:5], total, rtol=1e-12, atol=1e-10)
-        np.testing.assert_allclose(sums.sum(axis=0)[5:], cross[a, b], rtol=1e-12, atol=1e-10)
-        np.testing.assert_allclose(paths[:, :, 1:], np.cumsum(moves, axis=2), atol=1e-12)
-        np.testing.assert_array_equal(paths[:, :, 0], 0.0)
-        np.testing.assert_allclose(total, rows.sum(axis=1), atol=1e-10)
-        np.testing.assert_allclose(cross, rows @ rows.T, rtol=1e-12, atol=1e-10)
-        np.testing.assert_allclose(extreme, np.abs(paths).max(axis=(1, 2)), rtol=1e-15)
-    inputs[0][1, 3, 4] = np.nan
-    for form in ("numba", "numpy"):
-        with kernels.compiled(form == "numba"):
-            assert kernels.combine_assets(*inputs)[3][1] == np.inf  # a NaN path is flagged
+    return moves, rows, per_path, np.stack([a, b])
+
+
+def _check_combined(
+    got: tuple[np.ndarray, ...], inputs: tuple[np.ndarray, ...], rtol: float = 1e-12
+) -> None:
+    paths, total, cross, extreme, sums = got
+    moves, rows, per_path, (a, b) = _combined_by_definition(inputs)
+    k = moves.shape[0]
+    np.testing.assert_allclose(sums, per_path, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(sums.sum(axis=0)[: k + 1], total, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(sums.sum(axis=0)[k + 1 :], cross[a, b], rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(paths[:, :, 1:], np.cumsum(moves, axis=2), rtol=rtol, atol=1e-12)
+    np.testing.assert_array_equal(paths[:, :, 0], 0.0)
+    np.testing.assert_allclose(total, rows.sum(axis=1), rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(cross, rows @ rows.T, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(extreme, np.abs(paths).max(axis=(1, 2)), rtol=1e-15)
+
+
+def test_combine_assets_follows_the_definition() -> None:
+    """Paths are the running sums of the moves; the cross moments are those of [Brent's
+    daily log move, moves]; a factor given separately is the same bit for bit as shocks
+    multiplied by it first; a NaN path is flagged."""
+    inputs = _asset_inputs(12)
+    _check_combined(kernels.combine_assets(*inputs), inputs)
+    factor = np.random.default_rng(3).uniform(0.5, 2.0, size=inputs[3].shape)
+    premixed = (inputs[0] * factor[:, None, :], *inputs[1:])
+    for got, want in zip(
+        kernels.combine_assets(*inputs, factor), kernels.combine_assets(*premixed), strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+    inputs[0][3, 1, 4] = np.nan
+    assert kernels.combine_assets(*inputs)[3][1] == np.inf
+    with pytest.raises(ValueError, match=r"factor must be \(30, 25\)"):
+        kernels.combine_assets(*inputs, factor[:, 1:])
 
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7, 9])
-def test_combine_assets_forms_agree_for_any_number_of_assets(k: int) -> None:
-    """The compiled form advances its running sums four at a time; any k (a multiple of
-    four or not) gives the numpy form's results, and a factor given separately is the same
-    bit for bit as shocks multiplied by it first."""
+def test_combine_assets_drawn_forms_draw_the_same_shocks(k: int) -> None:
+    """Compiled on SFC64 (one pass, the shocks drawn path by path into cache) or not, the
+    drawn combination uses the normals ``noise_rng.standard_normal((n, k, t))`` and the
+    mixing factors of ``t_factors(mixing_rng, df, t, scale)`` (scale ``stress_scale`` on
+    stressed days), follows the definition on them, and leaves both generators where
+    those draws leave them. The compiled form advances its running sums four at a time:
+    any k, a multiple of four or not, gives the same results to rounding."""
     inputs = _asset_inputs(k, k)
-    factor = np.random.default_rng(k).uniform(0.5, 2.0, size=inputs[3].shape)
-    premixed = (inputs[0] * factor, *inputs[1:])
+    noise, rest = inputs[0], inputs[1:]
+    n, _, t = noise.shape
+    stressed = rest[2]
+    df = np.random.default_rng(k).uniform(2.5, 30.0, size=n)
+    expected_noise = np.random.Generator(np.random.SFC64(1)).standard_normal((n, k, t))
+    expected_rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
+    expected_rngs[0].standard_normal((n, k, t))
+    gammas = expected_rngs[1].standard_gamma(np.broadcast_to(df[:, None] / 2.0, (n, t)))
+    factor = np.sqrt(((df - 2.0) / 2.0)[:, None] / gammas) * np.where(stressed, 1.4, 1.0)
+    shocks = expected_noise * factor[:, None, :]
+    after = [rng.random(5) for rng in expected_rngs]
     results = {}
     for form in ("numba", "numpy"):
+        rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
         with kernels.compiled(form == "numba"):
-            results[form] = kernels.combine_assets(*inputs, factor)
-            for got, want in zip(results[form], kernels.combine_assets(*premixed), strict=True):
-                np.testing.assert_array_equal(got, want)
+            results[form] = kernels.combine_assets_drawn(*rngs, df, 1.4, *rest)
+        _check_combined(results[form], (shocks, *rest), rtol=1e-11)
+        for rng, expected in zip(rngs, after, strict=True):
+            np.testing.assert_array_equal(rng.random(5), expected)
     for got, want in zip(results["numba"], results["numpy"], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)
-    with pytest.raises(ValueError, match=r"factor must be \(30, 25\)"):
-        kernels.combine_assets(*inputs, factor[:, 1:])
+    rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
+    with pytest.raises(ValueError, match=r"df must be \(30,\), each above 2"):
+        kernels.combine_assets_drawn(*rngs, np.full(n, 2.0), 1.4, *rest)
+
+
+def test_combine_assets_drawn_flags_a_nan_path() -> None:
+    inputs = _asset_inputs(5)
+    rest = list(inputs[1:])
+    rest[4] = rest[4].copy()
+    rest[4][7, 3] = np.nan  # an event component that is NaN on one path
+    for form in ("numba", "numpy"):
+        rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
+        with kernels.compiled(form == "numba"):
+            extreme = kernels.combine_assets_drawn(*rngs, np.full(30, 5.0), 1.0, *rest)[3]
+        assert np.all(extreme[np.abs(inputs[7][:, 1]) > 0] == np.inf)
 
 
 @pytest.mark.parametrize("days", [[0, 3, 7, 25], [25], list(range(26))])
@@ -497,7 +547,7 @@ def test_ctrl_c_inside_a_compiled_draw_is_delivered_as_it_returns(
     with unset pointers (a crash). A stand-in kernel sends itself SIGINT, then runs
     bytecode as that Python code does: in a kernel that takes a generator the handler
     only runs once the kernel has returned; in the others at once. (A PCG64 generator:
-    an SFC64 one reaches its kernels as a plain state array, see simulator.sfc64.)"""
+    an SFC64 one reaches its kernels as a plain state array, see simulator.drawing_kernels.)"""
     ran: list[str] = []
 
     def drawing(*args: Any) -> None:
