@@ -338,7 +338,7 @@ def simulate_assets(
     noise = np.empty((n, k_assets, n_steps))
     kernels.standard_normal(noise_rng, noise)
     noise *= kernels.t_factors(mixing_rng, df, n_steps)[:, None, :]
-    moves = np.tensordot(chol, noise, axes=(1, 1))  # (k, n, n_steps)
+    moves = np.matmul(chol, noise).transpose(1, 0, 2)  # (k, n, n_steps), a view
     del noise
     moves *= np.where(stressed[None, :, :], scale[1][:, :, None], scale[0][:, :, None])
     drivers = (ordinary_shock, np.diff(event_log, axis=1), np.diff(risk_off, axis=1))

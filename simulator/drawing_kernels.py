@@ -49,7 +49,7 @@ from numba.np.random._constants import (
     ziggurat_nor_r,
 )
 
-__all__ = ["combine_assets", "fill_normals", "normals_into", "run", "t_factor_row", "t_factors"]
+__all__ = ["combine_assets", "fill_normals", "run", "t_factors"]
 
 _U11 = np.uint64(11)
 _U3 = np.uint64(3)
@@ -128,7 +128,15 @@ def _gamma(b, cb, s0, s1, s2, s3):  # type: ignore[no-untyped-def]
 
 @_kernel
 def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` (1-D float64) with standard normals, advancing ``state`` (4 uint64)."""
+    """Fill ``out`` with standard normals, as ``Generator.standard_normal(out=out)``.
+
+    Parameters
+    ----------
+    state
+        SFC64 state, uint64 ``(4,)``, advanced in place.
+    out
+        float64 ``(m,)``, filled in order.
+    """
     a, b, c, w = state[0], state[1], state[2], state[3]
     for i in range(out.shape[0]):
         x, a, b, c, w = _normal(a, b, c, w)
@@ -140,9 +148,22 @@ def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
 def t_factors(
     state: np.ndarray, shape: np.ndarray, c: np.ndarray, scale: np.ndarray, factor: np.ndarray
 ) -> None:
-    """``sqrt(c / G)`` (times ``scale`` if it is not empty) per path and step into ``factor``
-    ``(n, n_steps)``, with ``G ~ Gamma(shape[i])`` (each above 1) drawn in C order, as
-    :func:`simulator.kernels.reference_t_factors` takes it."""
+    """Student-t mixing factors, as :func:`simulator.kernels.reference_t_factors` takes them.
+
+    Parameters
+    ----------
+    state
+        SFC64 state, uint64 ``(4,)``, advanced in place.
+    shape
+        Gamma shape per path, each above 1, ``(n,)``.
+    c
+        Numerator per path, ``(n,)``: the factor is ``sqrt(c / G)``.
+    scale
+        Factor per path and step, ``(n, n_steps)``, or empty ``(0, 0)`` for none.
+    factor
+        Output, ``(n, n_steps)``: ``sqrt(c[i] / G)`` times ``scale[i, t]``, with one
+        ``G ~ Gamma(shape[i])`` per path and step drawn in C order.
+    """
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     n, n_steps = factor.shape
     scaled = scale.shape[0] > 0
@@ -158,10 +179,14 @@ def t_factors(
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
 
 
-@numba.njit(nogil=True)
-def normals_into(a, b, c, w, out):  # type: ignore[no-untyped-def]
-    """Fill ``out`` (C-contiguous float64, any shape) with standard normals in C order,
-    from the SFC64 state ``(a, b, c, w)``; returns the advanced state."""
+# The two helpers of combine_assets set fastmath off: a function compiled from inside
+# another takes on the caller's fastmath flags unless it sets its own, and contracted or
+# reassociated arithmetic would change numpy's numbers (and could flip an accept/reject
+# test, putting the generator out of step).
+@numba.njit(nogil=True, fastmath=False)
+def _normals_into(a, b, c, w, out):  # type: ignore[no-untyped-def]
+    # Fill ``out`` (C-contiguous float64, any shape) with standard normals in C order
+    # from the SFC64 state (a, b, c, w); returns the advanced state.
     flat = out.reshape(-1)
     for i in range(flat.shape[0]):
         x, a, b, c, w = _normal(a, b, c, w)
@@ -169,12 +194,11 @@ def normals_into(a, b, c, w, out):  # type: ignore[no-untyped-def]
     return a, b, c, w
 
 
-@numba.njit(nogil=True)
-def t_factor_row(a, b_, c_, w, shape, c, stress_scale, stressed, factor):  # type: ignore[no-untyped-def]
-    """One path's Student-t mixing factors into ``factor`` ``(n_steps,)``, as
-    :func:`t_factors` takes them with ``scale`` ``stress_scale`` on the ``stressed`` days
-    and 1 on the others, from the SFC64 state ``(a, b_, c_, w)``; returns the advanced
-    state."""
+@numba.njit(nogil=True, fastmath=False)
+def _t_factor_row(a, b_, c_, w, shape, c, stress_scale, stressed, factor):  # type: ignore[no-untyped-def]
+    # One path's Student-t mixing factors into ``factor`` (n_steps,), as t_factors takes
+    # them with scale ``stress_scale`` on the ``stressed`` days and 1 on the others, from
+    # the SFC64 state (a, b_, c_, w); returns the advanced state.
     b = shape - 1.0 / 3.0
     cb = 1.0 / np.sqrt(9.0 * b)
     for t in range(factor.shape[0]):
@@ -186,8 +210,8 @@ def t_factor_row(a, b_, c_, w, shape, c, stress_scale, stressed, factor):  # typ
 
 
 # Reassociating sums lets the per-path sums over days vectorise; NaN and inf keep their
-# meaning (no finite-math flags). The draws (normals_into, t_factor_row) are compiled
-# without these flags, and keep numpy's numbers.
+# meaning (no finite-math flags). The draws (_normals_into, _t_factor_row) are compiled
+# without them (see above), and keep numpy's numbers.
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def combine_assets(
     noise_state: np.ndarray,
@@ -210,8 +234,23 @@ def combine_assets(
     extreme: np.ndarray,
     sums: np.ndarray,
 ) -> None:
-    """:func:`simulator.kernels.combine_assets_drawn` on SFC64 states (4 uint64 each,
-    advanced in place); outputs as :func:`simulator.kernels.combine_assets`."""
+    """The compiled form of :func:`simulator.kernels.combine_assets_drawn`.
+
+    Parameters
+    ----------
+    noise_state, mixing_state
+        SFC64 states of the normals' and the mixing gammas' generators, uint64 ``(4,)``
+        each, advanced in place.
+    shape, c
+        Per path, ``(n,)``: the gammas' shape ``df / 2`` and the factors' numerator
+        ``(df - 2) / 2``.
+    stress_scale
+        Factor on every shock of a stressed day.
+    weights, boost, stressed, ordinary, event_log, risk_off, loadings, drift, oil_log
+        As for :func:`simulator.kernels.combine_assets`.
+    paths, total, cross, extreme, sums
+        Outputs, shaped as :func:`simulator.kernels.combine_assets` returns them.
+    """
     # One path at a time, days innermost (contiguous, so the loops vectorise): row 0 of
     # ``move`` is Brent's daily log move, rows 1..k the assets'. ``sums`` gets each
     # path's sums and sums of products (see path_sums). The path's shocks are drawn into
@@ -230,10 +269,10 @@ def combine_assets(
     cross[:, :] = 0.0
     extreme[:] = 0.0
     for i in range(n):
-        m0, m1, m2, m3 = t_factor_row(
+        m0, m1, m2, m3 = _t_factor_row(
             m0, m1, m2, m3, shape[i], c[i], stress_scale, stressed[i], factor
         )
-        s0, s1, s2, s3 = normals_into(s0, s1, s2, s3, shock)
+        s0, s1, s2, s3 = _normals_into(s0, s1, s2, s3, shock)
         for b in range(k):
             for t in range(n_steps):
                 shock[b, t] *= factor[t]
@@ -317,12 +356,26 @@ def combine_assets(
 
 
 def run(kernel: Callable[..., None], rngs: Sequence[np.random.Generator], *args: object) -> None:
-    """Run ``kernel(*states, *args)`` on the states of ``rngs`` (SFC64 generators), then
-    store the advanced states back in them (later draws continue exactly where numpy's
-    would)."""
-    full = [rng.bit_generator.state for rng in rngs]
+    """Run ``kernel(*states, *args)`` on the states of ``rngs``, then store the advanced
+    states back in them (later draws continue exactly where numpy's would).
+
+    Parameters
+    ----------
+    kernel
+        A kernel of this module, taking one state per generator first.
+    rngs
+        SFC64 generators, each on a bit generator of its own.
+    *args
+        The kernel's other arguments.
+    """
+    bits = [rng.bit_generator for rng in rngs]
+    if not all(type(b) is np.random.SFC64 for b in bits):
+        raise ValueError("the inline draws need SFC64 generators")
+    if len({id(b) for b in bits}) != len(bits):
+        raise ValueError("each generator needs a bit generator of its own")
+    full = [b.state for b in bits]
     states = [np.array(f["state"]["state"], dtype=np.uint64) for f in full]
     kernel(*states, *args)
-    for rng, f, state in zip(rngs, full, states, strict=True):
+    for b, f, state in zip(bits, full, states, strict=True):
         f["state"]["state"] = state
-        rng.bit_generator.state = f
+        b.state = f

@@ -1,6 +1,6 @@
 """Per-path loops over days, compiled with numba for large runs, in numpy otherwise.
 
-Each kernel has three forms with the same results (to rounding):
+Most kernels have three forms with the same results (to rounding):
 
 * ``reference_*``: plain Python loops over arrays; numba compiles them on first use
   (``cache=True``: later processes load the machine code from ``__pycache__``);
@@ -9,9 +9,10 @@ Each kernel has three forms with the same results (to rounding):
   form otherwise.
 
 The kernels that draw random numbers run, compiled and on an SFC64 generator (the
-engine's), with the draws inlined (:mod:`simulator.drawing_kernels`, numpy's numbers bit
-for bit); the assets' combination has its compiled form there, drawing each path's shocks
-as it goes.
+engine's), with the draws inlined instead (:mod:`simulator.drawing_kernels`, numpy's
+numbers bit for bit). :func:`combine_assets_drawn` has its compiled form there too, which
+draws each path's shocks as it goes; :func:`combine_assets`, on shocks given as arrays,
+is numpy only.
 
 numba costs about a second per process to start (import and code generation), which a
 small run never earns back, so the engine switches the compiled forms on only for runs of
@@ -861,10 +862,17 @@ def offset_response(
         for a in (remaining, net):
             if not (a.flags.c_contiguous and a.dtype == np.float64 and a.shape == out.shape):
                 raise ValueError("remaining and net must be C-contiguous float64 arrays alike")
+        if np.shares_memory(remaining, net):
+            raise ValueError("remaining and net must not share memory")
     width = remaining.shape[1]
     impaired = np.empty((len(impaired_by), n, width), dtype=np.bool_)
     left = np.empty((len(impaired_by), n))
     for j, (days, share) in enumerate(impaired_by):
+        if np.shape(days) != (n, width) or np.shape(share) != (n,):
+            raise ValueError(
+                f"impaired_by needs days {(n, width)} and shares {(n,)}, got "
+                f"{np.shape(days)} and {np.shape(share)}"
+            )
         impaired[j] = days
         left[j] = share
     _run(

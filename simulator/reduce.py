@@ -158,7 +158,7 @@ class CrossMoments:
 
     def with_paths(self, sums: np.ndarray) -> CrossMoments:
         """These moments with the per-path sums ``sums`` (``(n_paths, m)``, from
-        :func:`simulator.kernels.path_sums` or :func:`simulator.kernels.combine_assets`)
+        :func:`simulator.kernels.path_sums` or :func:`simulator.kernels.combine_assets_drawn`)
         tracked."""
         return CrossMoments(self.n, self.total, self.cross, sums.shape[0], sums.T @ sums)
 

@@ -512,3 +512,11 @@ def test_supply_to_log_price_rejects_losing_almost_all_supply() -> None:
         supply_to_log_price(
             np.array([[-96.0]]), np.array([100.0]), np.array([0.05]), np.array([-0.25])
         )
+    # A NaN on another path does not hide it.
+    with pytest.raises(RuntimeFailure, match="more than 95% of world supply"):
+        supply_to_log_price(
+            np.array([[np.nan, 0.0], [-96.0, -1.0]]),
+            np.array([100.0, 100.0]),
+            np.array([0.05, 0.05]),
+            np.array([-0.25, -0.25]),
+        )

@@ -168,6 +168,10 @@ def test_offset_response_impaired_and_in_place_is_the_steps_in_turn(
     assert np.any(got != offset_response(remaining, capacity, fraction, lag, None, vol, c))
     with pytest.raises(ValueError, match="remaining and net must be C-contiguous float64"):
         offset_response(remaining, capacity, fraction, lag, None, vol, c, pairs, net[:, ::2])
+    with pytest.raises(ValueError, match="remaining and net must not share memory"):
+        offset_response(got_remaining, capacity, fraction, lag, None, vol, c, pairs, got_remaining)
+    with pytest.raises(ValueError, match=r"impaired_by needs days \(60, 50\) and shares"):
+        offset_response(remaining, capacity, fraction, lag, None, vol, c, [(pairs[0][0][0], 1.0)])
 
 
 def _asset_inputs(seed: int, k: int = 4) -> tuple[np.ndarray, ...]:
@@ -283,15 +287,55 @@ def test_combine_assets_drawn_forms_draw_the_same_shocks(k: int) -> None:
 
 
 def test_combine_assets_drawn_flags_a_nan_path() -> None:
+    """A NaN in a driver (here the event component, on one path) makes every asset that
+    loads on it report an infinite extreme, in both forms."""
     inputs = _asset_inputs(5)
     rest = list(inputs[1:])
     rest[4] = rest[4].copy()
-    rest[4][7, 3] = np.nan  # an event component that is NaN on one path
+    rest[4][7, 3] = np.nan
+    loads_on_event = np.abs(inputs[7][:, 1]) > 0
+    assert loads_on_event.any()
     for form in ("numba", "numpy"):
         rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
         with kernels.compiled(form == "numba"):
             extreme = kernels.combine_assets_drawn(*rngs, np.full(30, 5.0), 1.0, *rest)[3]
-        assert np.all(extreme[np.abs(inputs[7][:, 1]) > 0] == np.inf)
+        assert np.all(extreme[loads_on_event] == np.inf)
+
+
+def test_combine_assets_drawn_compiled_draws_numpys_numbers_bit_for_bit() -> None:
+    """With one asset, unit weight and no loadings the compiled path is the running sum of
+    the shocks themselves: numpy's normals times sqrt(((df - 2) / 2) / G) with numpy's
+    gammas G (times the stress scale on stressed days), bit for bit. Low degrees of
+    freedom take the gamma method's every branch (squeeze, log test, rejection) in 24,000
+    draws; the generators end where numpy's do."""
+    n, t = 6000, 4
+    setup = np.random.default_rng(4)
+    df = setup.uniform(2.05, 4.0, size=n)
+    stressed = setup.random((n, t)) < 0.3
+    zeros = np.zeros((n, t + 1))
+    expected = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
+    z = expected[0].standard_normal((n, 1, t))[:, 0]
+    gammas = expected[1].standard_gamma(np.broadcast_to(df[:, None] / 2.0, (n, t)))
+    shocks = z * (np.sqrt(((df - 2.0) / 2.0)[:, None] / gammas) * np.where(stressed, 1.4, 1.0))
+    rngs = np.random.Generator(np.random.SFC64(1)), np.random.Generator(np.random.SFC64(2))
+    with kernels.compiled():
+        paths = kernels.combine_assets_drawn(
+            *rngs,
+            df,
+            1.4,
+            np.ones((1, 1)),
+            np.ones(1),
+            stressed,
+            np.zeros((n, t)),
+            zeros,
+            zeros,
+            np.zeros((1, 3)),
+            np.zeros(1),
+            zeros,
+        )[0]
+    np.testing.assert_array_equal(paths[0, :, 1:], np.cumsum(shocks, axis=1))
+    for rng, done in zip(rngs, expected, strict=True):
+        np.testing.assert_array_equal(rng.random(3), done.random(3))
 
 
 @pytest.mark.parametrize("days", [[0, 3, 7, 25], [25], list(range(26))])
