@@ -483,10 +483,14 @@ def compare_cmd(
     from simulator.report.compare_report import portfolio_terminal_table, terminal_table
     from simulator.samples import Sample
 
-    done: list[bool] = []
+    done = False  # the comparison is in place
 
     def interrupted() -> str:
         return "Interrupted: the comparison was written." if done else NOTHING_WRITTEN
+
+    def written() -> None:
+        nonlocal done
+        done = True
 
     with handle_errors(interrupted):
         if len(items) < 2:
@@ -577,7 +581,7 @@ def compare_cmd(
                 "inputs": [str(p) for p in items],
                 "command": _command_line(),
             },
-            on_written=lambda: done.append(True),
+            on_written=written,
         )
         if not quiet:
             table = Table(

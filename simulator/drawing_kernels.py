@@ -127,24 +127,6 @@ def _gamma(b, cb, s0, s1, s2, s3):  # type: ignore[no-untyped-def]
 
 
 @_kernel
-def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out`` with standard normals, as ``Generator.standard_normal(out=out)``.
-
-    Parameters
-    ----------
-    state
-        SFC64 state, uint64 ``(4,)``, advanced in place.
-    out
-        float64 ``(m,)``, filled in order.
-    """
-    a, b, c, w = state[0], state[1], state[2], state[3]
-    for i in range(out.shape[0]):
-        x, a, b, c, w = _normal(a, b, c, w)
-        out[i] = x
-    state[0], state[1], state[2], state[3] = a, b, c, w
-
-
-@_kernel
 def t_factors(
     state: np.ndarray, shape: np.ndarray, c: np.ndarray, scale: np.ndarray, factor: np.ndarray
 ) -> None:
@@ -179,10 +161,10 @@ def t_factors(
     state[0], state[1], state[2], state[3] = s0, s1, s2, s3
 
 
-# The two helpers of combine_assets set fastmath off: a function compiled from inside
-# another takes on the caller's fastmath flags unless it sets its own, and contracted or
-# reassociated arithmetic would change numpy's numbers (and could flip an accept/reject
-# test, putting the generator out of step).
+# The helpers that draw for fill_normals and combine_assets set fastmath off: a function
+# compiled from inside another takes on the caller's fastmath flags unless it sets its
+# own, and contracted or reassociated arithmetic would change numpy's numbers (and could
+# flip an accept/reject test, putting the generator out of step).
 @numba.njit(nogil=True, fastmath=False)
 def _normals_into(a, b, c, w, out):  # type: ignore[no-untyped-def]
     # Fill ``out`` (C-contiguous float64, any shape) with standard normals in C order
@@ -207,6 +189,22 @@ def _t_factor_row(a, b_, c_, w, shape, c, stress_scale, stressed, factor):  # ty
         f *= stress_scale if stressed[t] else 1.0
         factor[t] = f
     return a, b_, c_, w
+
+
+@_kernel
+def fill_normals(state: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` with standard normals, as ``Generator.standard_normal(out=out)``.
+
+    Parameters
+    ----------
+    state
+        SFC64 state, uint64 ``(4,)``, advanced in place.
+    out
+        float64 ``(m,)``, filled in order.
+    """
+    state[0], state[1], state[2], state[3] = _normals_into(
+        state[0], state[1], state[2], state[3], out
+    )
 
 
 # Reassociating sums lets the per-path sums over days vectorise; NaN and inf keep their

@@ -772,8 +772,8 @@ def _stop(pool: cf.ProcessPoolExecutor, workers: list[Any]) -> None:
             proc.kill()
 
 
-def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> dict[str, float]:
-    """Rough peak memory of a run (``memory_bytes``), before running it.
+def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> float:
+    """Rough peak memory of a run, bytes, before running it.
 
     Each worker holds about 40 + 6 k arrays of one block's ``(block, T + 1)``
     doubles (k assets) while simulating, and up to two finished block summaries wait per
@@ -796,8 +796,7 @@ def estimate(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) 
         else 0
     )
     hist = series * (MAX_FAN_DATES + horizons) * 8000 * 8 * 3
-    memory = 250e6 + workers * per_block + exact + tail + hist
-    return {"memory_bytes": memory}
+    return 250e6 + workers * per_block + exact + tail + hist
 
 
 def available_memory() -> float | None:
@@ -812,15 +811,14 @@ def available_memory() -> float | None:
     return None
 
 
-def check_resources(
-    scenario: sc.Scenario, config: RunConfig, portfolio: bool = False
-) -> dict[str, float]:
-    """The run's estimate; raises :class:`InputError` if it needs more memory than is free."""
+def check_resources(scenario: sc.Scenario, config: RunConfig, portfolio: bool = False) -> float:
+    """The run's memory estimate (:func:`estimate`, bytes); raises :class:`InputError` if
+    it needs more memory than is free."""
     est = estimate(scenario, config, portfolio)
     free = available_memory()
-    if free is not None and est["memory_bytes"] > free:
+    if free is not None and est > free:
         raise InputError(
-            f"{scenario.name}: this run needs about {est['memory_bytes'] / 2**30:.1f} GiB but "
+            f"{scenario.name}: this run needs about {est / 2**30:.1f} GiB but "
             f"{free / 2**30:.1f} GiB is available; use fewer --workers, or pass "
             "--ignore-memory-check to run anyway"
         )

@@ -308,7 +308,7 @@ def test_a_run_that_needs_more_memory_than_is_free_is_refused(
     args = ["--paths", "400", "--workers", "2", "--quiet", "--out", out]
     config = simulator.engine.RunConfig(paths=400, seed=1, workers=2)
     loaded = simulator.scenario.load_scenario(scenario_file)
-    need = simulator.engine.estimate(loaded.scenario, config)["memory_bytes"] / 2**30
+    need = simulator.engine.estimate(loaded.scenario, config) / 2**30
     result = invoke(runner, "run", scenario_file, *args)
     assert result.exit_code == 2
     assert only_line(result.stderr) == (
